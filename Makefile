@@ -1,0 +1,59 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test chromium translations db demo lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	$(MAKE) --no-print-directory translations
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,st]'
+	$(MAKE) --no-print-directory translations
+
+translations:
+	$(BIN)/pybabel compile --use-fuzzy -d matchmaker/translations -f >/dev/null
+
+db:
+	$(BIN)/flask db upgrade
+
+demo: db
+	$(BIN)/flask demo load --if-empty
+
+run: install demo
+	MATCHMAKER_DEMO=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Browser tests need Debian's chromium; install it when missing and we are allowed to.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk chromium-l10n >/dev/null; \
+	  else echo "chromium missing: sudo apt-get install chromium chromium-driver (browser tests will be skipped)"; fi; \
+	fi
+
+test: install-test chromium
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/rank_latency.py
+	$(BIN)/python bench/indexing.py
+
+clean:
+	rm -rf $(VENV) instance/matchmaker.sqlite tests/artifacts
+
+# Refresh the English catalog from the Japanese source strings (then translate the new entries).
+messages: $(BIN)/python
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o matchmaker/translations/messages.pot . >/dev/null
+	$(BIN)/pybabel update -i matchmaker/translations/messages.pot -d matchmaker/translations -l en --no-fuzzy-matching

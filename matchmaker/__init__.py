@@ -1,0 +1,115 @@
+"""The matchmaker web application: public–private co-creation (官民共創)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from matchmaker.config import Config, from_environment, instance_defaults, secret_key_for
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+        instance_path=str(REPO_ROOT / "instance"),
+    )
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    start_background_work(app)
+    return app
+
+
+def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
+    app.config.from_object(Config)
+    app.config.update(instance_defaults(app.instance_path))
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key_for(app.instance_path)
+
+
+def register_extensions(app: Flask) -> None:
+    from matchmaker import auth as auth_module
+    from matchmaker.extensions import babel, csrf, login_manager, migrate
+    from matchmaker.i18n import compile_catalogs, select_locale, select_timezone
+    from matchmaker.jobs import JobRunner
+    from models import db
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    compile_catalogs()
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    auth_module.configure_login(login_manager)
+    app.extensions["jobs"] = JobRunner(app, mode=app.config["JOB_RUNNER"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from matchmaker.admin.views import bp as admin_bp
+    from matchmaker.api.views import bp as api_bp
+    from matchmaker.auth.views import bp as auth_bp
+    from matchmaker.company.views import bp as company_bp
+    from matchmaker.coordinator import bp as coordinator_bp
+    from matchmaker.matches import bp as matches_bp
+    from matchmaker.municipality.views import bp as municipality_bp
+    from matchmaker.public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(municipality_bp, url_prefix="/municipality")
+    app.register_blueprint(company_bp, url_prefix="/company")
+    app.register_blueprint(matches_bp, url_prefix="/matches")
+    app.register_blueprint(coordinator_bp, url_prefix="/coordinator")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_error_handlers(app: Flask) -> None:
+    from matchmaker.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from matchmaker.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from matchmaker.commands import register
+
+    register(app)
+
+
+def start_background_work(app: Flask) -> None:
+    """In the embedded default, embed whatever is missing once the site serves its first request.
+
+    Not at start-up: CLI commands (migrations, imports) build the app too and must not race a job.
+    """
+    if app.config["JOB_RUNNER"] != "thread" or not app.config.get("EMBED_ON_START", True):
+        return
+    started = False
+
+    @app.before_request
+    def _sync_vectors_once() -> None:
+        nonlocal started
+        if started:
+            return
+        started = True
+        from matchmaker.services.vectors import sync_all_vectors
+
+        app.extensions["jobs"].submit("sync-all", sync_all_vectors)

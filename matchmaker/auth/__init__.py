@@ -1,0 +1,35 @@
+"""Accounts: login manager wiring and the role gate every blueprint uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
+
+from models import User, db
+
+
+def configure_login(manager: LoginManager) -> None:
+    manager.login_view = "auth.login"
+    manager.login_message = _l("このページを見るにはログインしてください。")
+    manager.login_message_category = "info"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def require_roles(*roles: str) -> Callable[[], None]:
+    """A before_request hook: anonymous users go to the login page, other roles get 403."""
+
+    def gate() -> None:
+        if not current_user.is_authenticated:
+            from flask import current_app
+
+            abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
+        if current_user.role not in roles:
+            abort(403)
+
+    return gate

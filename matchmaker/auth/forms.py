@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp
+
+from models.codes import COMPANY_SIZES, PREFECTURES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("メールアドレス"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("パスワード"), validators=[DataRequired()])
+    remember = BooleanField(_l("ログイン状態を保持する"))
+
+
+class RegisterForm(FlaskForm):
+    kind = RadioField(
+        _l("所属の種類"),
+        choices=[("municipality", _l("自治体")), ("company", _l("企業・団体"))],
+        default="municipality",
+        validators=[DataRequired()],
+    )
+    organisation_name = StringField(_l("所属組織名"), validators=[DataRequired(), Length(max=200)],
+                                    description=_l("例：神戸市、株式会社〇〇"))
+    prefecture = SelectField(_l("都道府県"), choices=[("", "—")] + [(p, p) for p in PREFECTURES],
+                             validators=[DataRequired()])
+    lg_code = StringField(
+        _l("全国地方公共団体コード"),
+        validators=[Optional(), Regexp(r"^\d{6}$", message=_l("6桁の数字で入力してください。"))],
+        description=_l("自治体の場合は必須です（検査数字を含む6桁、例：神戸市 281000）。"),
+    )
+    population = IntegerField(_l("人口"), validators=[Optional(), NumberRange(min=0)])
+    size = SelectField(_l("企業規模"), choices=[("", "—")] + list(COMPANY_SIZES.items()),
+                       validators=[Optional()])
+    corporate_number = StringField(
+        _l("法人番号"),
+        validators=[Optional(), Regexp(r"^\d{13}$", message=_l("13桁の数字で入力してください。"))],
+    )
+    department = StringField(_l("部署名"), validators=[Optional(), Length(max=100)])
+    name = StringField(_l("氏名"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("メールアドレス"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        _l("パスワード"),
+        validators=[DataRequired(), Length(min=10, message=_l("10文字以上にしてください。"))],
+    )
+    password_again = PasswordField(
+        _l("パスワード（確認）"),
+        validators=[DataRequired(), EqualTo("password", message=_l("パスワードが一致しません。"))],
+    )

