@@ -1,0 +1,1 @@
+"""municipality blueprint."""

@@ -1,0 +1,138 @@
+"""Pages anyone can read: the landing page, published challenges, language choice."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
+from matchmaker.services import challenges as challenge_service
+from matchmaker.services import clarity, search
+from models import Challenge, Organisation, Solution, db
+from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES, ChallengeStatus, OrgKind
+
+bp = Blueprint("public", __name__)
+
+S = ChallengeStatus
+LATEST_ON_LANDING = 6
+STATE_LABELS: dict[str, Any] = {"open": _l("受付中"), "closed": _l("受付終了")}
+FACET_TITLES: dict[str, Any] = {
+    "state": _l("募集状況"), "domain": _l("分野"), "prefecture": _l("都道府県"), "form": _l("連携手法"),
+}
+
+
+@bp.route("/")
+def index() -> str:
+    published = db.session.scalar(select(func.count(Challenge.id)).where(Challenge.status == S.PUBLISHED.value))
+    municipalities = db.session.scalar(
+        select(func.count(Organisation.id)).where(Organisation.kind == OrgKind.MUNICIPALITY.value)
+    )
+    solutions = db.session.scalar(select(func.count(Solution.id)).where(Solution.active.is_(True)))
+    latest = db.session.scalars(
+        select(Challenge).options(selectinload(Challenge.organisation))
+        .where(Challenge.status == S.PUBLISHED.value)
+        .order_by(Challenge.published_at.desc(), Challenge.id.desc()).limit(LATEST_ON_LANDING)
+    ).all()
+    return render_template(
+        "public/index.html",
+        counts={"challenges": published or 0, "municipalities": municipalities or 0, "solutions": solutions or 0},
+        latest=latest,
+        demo_accounts=demo_accounts() if current_app.config.get("DEMO_MODE") else [],
+    )
+
+
+def demo_accounts() -> list[dict[str, str]]:
+    """The demo accounts from matchmaker.demo.accounts, or none when that module is not there."""
+    try:
+        module = importlib.import_module("matchmaker.demo.accounts")
+    except ImportError:
+        return []
+    accounts = []
+    for account in getattr(module, "DEMO_ACCOUNTS", None) or ():
+        accounts.append({
+            "role": str(account.get("role", "")),
+            "email": str(account.get("email", "")),
+            "password": str(account.get("password", "")),
+            "name": str(account.get("name", "")),
+            "organisation": str(account.get("organisation") or account.get("organisation_name") or ""),
+        })
+    return accounts
+
+
+def _choice(name: str, allowed: Any) -> str | None:
+    value = request.args.get(name) or None
+    return value if value in allowed else None
+
+
+@bp.route("/challenges")
+def challenges() -> str:
+    try:
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        page = 1
+    params = search.SearchParams(
+        q=(request.args.get("q") or "").strip()[:200],
+        domain=_choice("domain", DOMAINS),
+        prefecture=_choice("prefecture", PREFECTURES),
+        form=_choice("form", COLLABORATION_FORMS),
+        state=_choice("state", STATE_LABELS),
+        page=page,
+        page_size=int(current_app.config["PAGE_SIZE"]),
+    )
+    result = search.search(params, challenge_service.local_today(), state_labels=STATE_LABELS,
+                           prefectures=PREFECTURES)
+    rows = db.session.scalars(
+        select(Challenge).options(selectinload(Challenge.organisation)).where(Challenge.id.in_(result.ids))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    items = [by_id[i] for i in result.ids if i in by_id]
+    facets = [(name, FACET_TITLES[name], result.facets[name]) for name in ("state", "domain", "prefecture", "form")]
+    filtered = any((params.q, params.domain, params.prefecture, params.form, params.state))
+    return render_template("public/challenges.html", params=params, result=result, items=items, page=result,
+                           facets=facets, filtered=filtered)
+
+
+@bp.route("/challenges/<int:challenge_id>")
+def challenge(challenge_id: int) -> str:
+    item = db.get_or_404(Challenge, challenge_id)
+    if not item.can_view(current_user):
+        abort(404)
+    today = challenge_service.local_today()
+    manage = item.can_see_recommendations(current_user)  # the owner and coordinators
+    report = clarity.check(clarity.values_of(item), today) if manage else None
+    return render_template(
+        "public/challenge.html",
+        challenge=item,
+        sections=challenge_sections(item),
+        kpis=clarity.parse_kpis(item.kpis),
+        accepts_proposals=item.accepts_proposals(today),
+        manage=manage,
+        report=report,
+        actions=challenge_actions(item, current_user) if manage else None,
+        edit_url=edit_url(item, current_user) if manage else None,
+        review_url=url_for("coordinator.review", challenge_id=item.id) if current_user.is_authenticated
+        and current_user.is_staff else None,
+    )
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> Response:
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    target = request.form.get("next") or url_for("public.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        target = url_for("public.index")
+    return redirect(target)
