@@ -1,0 +1,176 @@
+"""Administration pages: counts, users, staff accounts, organisations, exposure per company."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from matchmaker.admin.forms import OrganisationForm, ReasonForm, RoleForm, StaffAccountForm
+from matchmaker.auth import require_roles
+from matchmaker.services import admin as admin_service
+from matchmaker.services.errors import FieldError, put_on_form
+from matchmaker.services.recommend import today
+from models import AuditEvent, Organisation, User, db
+from models.codes import ROLE_LABELS
+
+bp = Blueprint("admin", __name__)
+
+# Coordinators watch fairness too, so they may read the exposure page and the audit log; everything else
+# is admin-only.
+COORDINATOR_ENDPOINTS = frozenset({"admin.exposure", "admin.audit"})
+EXPOSURE_PERIODS = (7, 30, 90)
+
+
+@bp.before_request
+def _gate() -> None:
+    roles = ("admin", "coordinator") if request.endpoint in COORDINATOR_ENDPOINTS else ("admin",)
+    require_roles(*roles)()
+
+
+def _page_size() -> int:
+    return int(current_app.config["PAGE_SIZE"])
+
+
+@bp.route("/")
+def dashboard() -> str:
+    return render_template("admin/dashboard.html", counts=admin_service.dashboard_counts(),
+                           events=admin_service.recent_events())
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+def users() -> str:
+    q = request.args.get("q", "")
+    role = request.args.get("role", "")
+    status = request.args.get("status", "")
+    page = db.paginate(admin_service.user_query(q, role if role in ROLE_LABELS else "", status),
+                       page=request.args.get("page", 1, type=int), per_page=_page_size(), error_out=False)
+    return render_template("admin/users.html", page=page, q=q, role=role, status=status)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> str | Response:
+    form = StaffAccountForm()
+    if form.validate_on_submit():
+        try:
+            user = admin_service.create_staff_account(
+                current_user, name=form.name.data or "", email=form.email.data or "", role=form.role.data or "",
+                password=form.password.data or "", department=form.department.data,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)sさんのアカウント（%(role)s）を作成しました。", name=user.name,
+                    role=ROLE_LABELS[user.role]), "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int) -> str | Response:
+    item = db.get_or_404(User, user_id)
+    form = RoleForm(role=item.role)
+    form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in admin_service.allowed_roles(item)]
+    if form.validate_on_submit():
+        try:
+            changed = admin_service.change_role(current_user, item, form.role.data or "", form.reason.data or None)
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("役割を「%(role)s」に変更しました。", role=ROLE_LABELS[item.role]), "success")
+            return redirect(url_for("admin.user", user_id=item.id))
+    events = db.session.scalars(
+        select(AuditEvent).where(or_(AuditEvent.actor_id == item.id,
+                                     (AuditEvent.object_type == "user_account") & (AuditEvent.object_id == item.id)))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(20)
+    ).all()
+    return render_template("admin/user.html", user=item, form=form, events=events, reason_form=ReasonForm())
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id: int) -> Response:
+    return _set_active(user_id, active=False)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id: int) -> Response:
+    return _set_active(user_id, active=True)
+
+
+def _set_active(user_id: int, *, active: bool) -> Response:
+    item = db.get_or_404(User, user_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        changed = admin_service.set_user_active(current_user, item, active, form.reason.data or None)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        if changed and active:
+            flash(_("%(name)sさんのアカウントを有効にしました。", name=item.name), "success")
+        elif changed:
+            flash(_("%(name)sさんのアカウントを無効にしました。ログインできなくなります。", name=item.name), "info")
+    return redirect(url_for("admin.user", user_id=item.id))
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+@bp.route("/organisations")
+def organisations() -> str:
+    q = request.args.get("q", "")
+    kind = request.args.get("kind", "")
+    page = db.paginate(admin_service.organisation_query(q, kind if kind in ("municipality", "company") else ""),
+                       page=request.args.get("page", 1, type=int), per_page=_page_size(), error_out=False)
+    members = admin_service.member_counts([o.id for o in page.items])
+    return render_template("admin/organisations.html", page=page, q=q, kind=kind, members=members)
+
+
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+def edit_organisation(organisation_id: int) -> str | Response:
+    item = db.get_or_404(Organisation, organisation_id)
+    form = OrganisationForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            changes = admin_service.update_organisation(current_user, item, form.to_input())
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            if changes:
+                flash(_("「%(name)s」の情報を更新しました。", name=item.name), "success")
+            else:
+                flash(_("変更はありませんでした。"), "info")
+            return redirect(url_for("admin.organisations", q=item.name))
+    return render_template("admin/organisation_form.html", form=form, organisation=item)
+
+
+# --- exposure --------------------------------------------------------------------------------
+
+
+@bp.route("/exposure")
+def exposure() -> str:
+    days = request.args.get("days", 30, type=int)
+    if days not in EXPOSURE_PERIODS:
+        days = 30
+    end = today()
+    rows = admin_service.exposure_by_company(end, days)
+    return render_template("admin/exposure.html", rows=rows, days=days, periods=EXPOSURE_PERIODS, end=end)
+
+
+from matchmaker.admin import audit, outbox  # noqa: F401  (registers the audit log and outbox routes)

@@ -1,0 +1,249 @@
+"""The one adapter between rows and the ranking library.
+
+It turns challenges and solution profiles into `embeddings.MatchDocument`s, keeps their stored
+vectors in step with their text (re-embedding only slots whose text hash or model changed), and
+holds a fitted `TwoSidedRecommender` that is rebuilt when rows or vectors change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import func, select
+
+from embeddings import Encoder, load_encoder, text_hash
+from embeddings.recommender import MatchDocument, RankerConfig, TwoSidedRecommender, embedding_texts
+from matchmaker.jobs import after_commit
+from models import Challenge, Organisation, Solution, StoredVector, db
+from models.challenge import TEXT_FIELDS as CHALLENGE_TEXT_FIELDS
+from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+
+Entity = Challenge | Solution
+
+
+def entity_type(entity: Entity) -> str:
+    return "challenge" if isinstance(entity, Challenge) else "solution"
+
+
+def document_for(entity: Entity) -> MatchDocument:
+    if isinstance(entity, Challenge):
+        return MatchDocument(
+            id=entity.id,
+            kind="challenge",
+            fields={f: getattr(entity, f) or "" for f in CHALLENGE_TEXT_FIELDS},
+            domains=frozenset(entity.domains or ()),
+            prefectures=frozenset({entity.organisation.prefecture}),
+            forms=frozenset(entity.collaboration_forms or ()),
+            budget=(entity.budget_min, entity.budget_max),
+            maturity=None,
+            owner=f"org:{entity.organisation_id}",
+        )
+    return MatchDocument(
+        id=entity.id,
+        kind="solution",
+        fields={f: getattr(entity, f) or "" for f in SOLUTION_TEXT_FIELDS},
+        domains=frozenset(entity.domains or ()),
+        prefectures=frozenset(entity.regions or ()),
+        forms=frozenset(entity.collaboration_forms or ()),
+        budget=(entity.price_min, entity.price_max),
+        maturity=entity.maturity,
+        owner=f"org:{entity.organisation_id}",
+    )
+
+
+def encoder() -> Encoder:
+    spec = current_app.config["MATCHMAKER_ENCODER"]
+    cache: dict[str, Encoder] = current_app.extensions.setdefault("encoders", {})
+    if spec not in cache:
+        cache[spec] = load_encoder(spec)
+    return cache[spec]
+
+
+def schedule_reembed(entity: Entity) -> None:
+    """After the current transaction commits, bring this entity's vectors up to date."""
+    kind = entity_type(entity)
+    after_commit(db.session, f"embed:{kind}:{entity.id}", reembed, kind, entity.id)
+
+
+def reembed(kind: str, entity_id: int) -> int:
+    model = Challenge if kind == "challenge" else Solution
+    entity = db.session.get(model, entity_id)
+    if entity is None:
+        return 0
+    return _embed_entities([entity])
+
+
+def sync_all_vectors(batch_size: int = 32) -> int:
+    """Embed every slot that is missing or stale for the configured encoder."""
+    written = 0
+    for model in (Challenge, Solution):
+        ids = list(db.session.scalars(select(model.id).order_by(model.id)))
+        for start in range(0, len(ids), batch_size):
+            rows = list(db.session.scalars(select(model).where(model.id.in_(ids[start:start + batch_size]))))
+            written += _embed_entities(rows)
+    if written:
+        log.info("embedded %d slots", written)
+    return written
+
+
+@dataclass(frozen=True)
+class _Slot:
+    kind: str
+    entity_id: int
+    slot: str
+    role: str
+    text: str
+    digest: str
+
+
+def _embed_entities(entities: Sequence[Entity]) -> int:
+    """Bring the entities' stored vectors up to date and commit; returns the slots written.
+
+    The model runs with no transaction open: on SQLite an open transaction during a slow encode
+    would keep web requests from saving. The vectors are then written in one short transaction.
+    """
+    enc = encoder()
+    stale = _stale_slots(entities, enc.model_id)
+    db.session.commit()
+    if not stale:
+        return 0
+    vectors: dict[_Slot, np.ndarray] = {}
+    for role in ("query", "document"):
+        batch = [s for s in stale if s.role == role]
+        if batch:
+            texts = [s.text for s in batch]
+            encoded = enc.encode_queries(texts) if role == "query" else enc.encode_documents(texts)
+            vectors.update(zip(batch, encoded))
+    alive = {
+        kind: set(db.session.scalars(select(model.id).where(model.id.in_({s.entity_id for s in stale if s.kind == kind}))))
+        for kind, model in (("challenge", Challenge), ("solution", Solution))
+    }
+    stored = _stored_for([(s.kind, s.entity_id) for s in stale], enc.model_id)
+    written = 0
+    for slot, vector in vectors.items():
+        if slot.entity_id not in alive[slot.kind]:
+            continue  # deleted while the model ran
+        key = (slot.kind, slot.entity_id, slot.slot)
+        row = stored.get(key)
+        if row is None:
+            row = StoredVector(entity_type=slot.kind, entity_id=slot.entity_id, slot=slot.slot, model_id=enc.model_id)
+            db.session.add(row)
+            stored[key] = row
+        row.text_hash = slot.digest
+        row.vector = vector
+        written += 1
+    db.session.commit()
+    return written
+
+
+def _stale_slots(entities: Sequence[Entity], model_id: str) -> list[_Slot]:
+    stored = _stored_for([(entity_type(e), e.id) for e in entities], model_id)
+    stale: list[_Slot] = []
+    for entity in entities:
+        kind = entity_type(entity)
+        for slot, (role, text) in embedding_texts(document_for(entity)).items():
+            digest = text_hash(text)
+            row = stored.get((kind, entity.id, slot))
+            if row is None or row.text_hash != digest:
+                stale.append(_Slot(kind, entity.id, slot, role, text, digest))
+    return stale
+
+
+def _stored_for(keys: Sequence[tuple[str, int]], model_id: str) -> dict[tuple[str, int, str], StoredVector]:
+    out: dict[tuple[str, int, str], StoredVector] = {}
+    for kind in ("challenge", "solution"):
+        ids = {entity_id for k, entity_id in keys if k == kind}
+        if not ids:
+            continue
+        rows = db.session.scalars(
+            select(StoredVector).where(
+                StoredVector.entity_type == kind,
+                StoredVector.entity_id.in_(ids),
+                StoredVector.model_id == model_id,
+            )
+        )
+        for row in rows:
+            out[(kind, row.entity_id, row.slot)] = row
+    return out
+
+
+# --- the fitted recommender ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedIndex:
+    key: tuple[Any, ...]
+    recommender: TwoSidedRecommender
+    published_challenge_ids: frozenset[int]
+
+
+def _state_key(model_id: str) -> tuple[Any, ...]:
+    parts: list[Any] = [model_id]
+    # Organisations too: a challenge's document carries its organisation's prefecture.
+    for model in (Challenge, Solution, Organisation):
+        parts.extend(db.session.execute(select(func.count(model.id), func.max(model.updated_at))).one())
+    parts.extend(
+        db.session.execute(
+            select(func.count(StoredVector.id), func.max(StoredVector.updated_at)).where(
+                StoredVector.model_id == model_id
+            )
+        ).one()
+    )
+    return tuple(parts)
+
+
+def fitted_index() -> FittedIndex:
+    """The recommender over all challenges and active solutions, rebuilt only when data changed."""
+    enc = encoder()
+    key = _state_key(enc.model_id)
+    current: FittedIndex | None = current_app.extensions.get("fitted_index")
+    if current is not None and current.key == key:
+        return current
+    with _lock:
+        current = current_app.extensions.get("fitted_index")
+        if current is not None and current.key == key:
+            return current
+        challenges = list(db.session.scalars(select(Challenge).order_by(Challenge.id)))
+        solutions = list(db.session.scalars(select(Solution).where(Solution.active.is_(True)).order_by(Solution.id)))
+        config = RankerConfig()
+        recommender = TwoSidedRecommender(config).fit(
+            [document_for(c) for c in challenges],
+            _vectors_for("challenge", [c.id for c in challenges], enc),
+            [document_for(s) for s in solutions],
+            _vectors_for("solution", [s.id for s in solutions], enc),
+        )
+        current = FittedIndex(
+            key=key,
+            recommender=recommender,
+            published_challenge_ids=frozenset(c.id for c in challenges if c.status == "published"),
+        )
+        current_app.extensions["fitted_index"] = current
+        return current
+
+
+def _vectors_for(kind: str, ids: Iterable[int], enc: Encoder) -> dict[str, np.ndarray]:
+    ids = list(ids)
+    position = {entity_id: i for i, entity_id in enumerate(ids)}
+    out: dict[str, np.ndarray] = {}
+    rows = db.session.execute(
+        select(StoredVector.entity_id, StoredVector.slot, StoredVector.data).where(
+            StoredVector.entity_type == kind, StoredVector.model_id == enc.model_id
+        )
+    )
+    for entity_id, slot, data in rows:
+        if entity_id not in position:
+            continue
+        matrix = out.get(slot)
+        if matrix is None:
+            matrix = out[slot] = np.zeros((len(ids), enc.dim), dtype=np.float32)
+        matrix[position[entity_id]] = np.frombuffer(data, dtype=np.float32, count=enc.dim)
+    return out
