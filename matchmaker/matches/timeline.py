@@ -1,0 +1,176 @@
+"""Presenters for match pages: the timeline, the my-matches dashboard and the template filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from matchmaker.matches import bp
+from matchmaker.services import proposals as proposal_service
+from models import Challenge, Match, Proposal, Solution, SoundingBooking, User, db
+from models.match import CLOSE_REASONS, ORIGINS, PROCUREMENT_ROUTES, STAGE_LABELS, STAGE_ORDER
+from models.pilot import VERDICTS
+from models.proposal import PROPOSAL_STATUSES
+
+# Events whose content the timeline shows from the object itself (proposal, note, update).
+_SHOWN_AS_CONTENT = {"proposal.submitted", "sounding.note", "pilot.update"}
+
+
+def _label(table: dict[str, Any], code: str | None) -> str:
+    return "" if code is None else str(table.get(code, code))
+
+
+for _name, _table in (("stage_label", STAGE_LABELS), ("close_reason_label", CLOSE_REASONS),
+                      ("route_label", PROCUREMENT_ROUTES), ("verdict_label", VERDICTS),
+                      ("proposal_status_label", PROPOSAL_STATUSES), ("origin_label", ORIGINS)):
+    bp.add_app_template_filter(lambda code, _t=_table: _label(_t, code), _name)
+
+
+@bp.app_template_filter("slot_label")
+def _slot_label(slot: Any) -> str:
+    from matchmaker.services.sounding import slot_label
+
+    return slot_label(slot)
+
+
+@bp.app_template_filter("local_datetime")
+def local_datetime(value: datetime | None) -> str:
+    """令和8年5月1日 14:30 in Japan time."""
+    if value is None:
+        return ""
+    from matchmaker.i18n import format_era_date
+    from matchmaker.services.sounding import to_local
+
+    local = to_local(value)
+    return f"{format_era_date(local.date())} {local:%H:%M}"
+
+
+@bp.app_template_filter("kpi_number")
+def kpi_number(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.6g}"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # stage, event, proposal, note, update
+    title: str
+    body: str = ""
+    actor: str = ""
+    url: str | None = None
+    stage: str | None = None
+
+
+def event_title(kind: str, from_stage: str | None, to_stage: str | None) -> str:
+    titles = {
+        "created": _("マッチが作成されました"),
+        "proposal.withdrawn": _("提案が取り下げられました"),
+        "proposal.shortlisted": _("提案が候補に選ばれました"),
+        "proposal.declined": _("提案が見送りになりました"),
+        "proposal.invited": _("サウンディングに招待されました"),
+        "sounding.booked": _("サウンディングの枠が予約されました"),
+        "pilot.budget_request": _("予算要求が登録されました"),
+        "pilot.report": _("実証実験の結果報告が登録されました"),
+    }
+    if kind == "stage":
+        return _("「%(from)s」から「%(to)s」へ", **{"from": _label(STAGE_LABELS, from_stage),
+                                                 "to": _label(STAGE_LABELS, to_stage)})
+    return titles.get(kind, kind)
+
+
+def _who(user: User | None) -> str:
+    if user is None:
+        return ""
+    org = user.organisation.name if user.organisation else _("コーディネーター")
+    return f"{user.name}（{org}）"
+
+
+def timeline(match: Match, viewer: Any) -> list[TimelineItem]:
+    """Everything that happened on the match, oldest first. Only call for viewers of the match."""
+    items: list[TimelineItem] = []
+    for event in match.events:
+        if event.kind in _SHOWN_AS_CONTENT:
+            continue
+        items.append(TimelineItem(_aware(event.at), "stage" if event.kind == "stage" else "event",
+                                  event_title(event.kind, event.from_stage, event.to_stage), event.reason or "",
+                                  _who(event.actor), stage=event.to_stage))
+    for proposal in db.session.scalars(select(Proposal).where(Proposal.match_id == match.id)):
+        items.append(TimelineItem(_aware(proposal.submitted_at), "proposal",
+                                  _("提案「%(title)s」", title=proposal.title), proposal.approach,
+                                  _who(proposal.author), url_for("matches.proposal", proposal_id=proposal.id)))
+    for booking in db.session.scalars(select(SoundingBooking).where(SoundingBooking.match_id == match.id)):
+        if not booking.can_view(viewer):
+            continue
+        for note in booking.notes:
+            items.append(TimelineItem(_aware(note.created_at), "note", _("個別対話の記録"), note.body, _who(note.author),
+                                      url_for("matches.booking", booking_id=booking.id)))
+    if match.pilot is not None:
+        for update in match.pilot.updates:
+            items.append(TimelineItem(_aware(update.created_at), "update", _("実証実験の経過報告"), update.body,
+                                      _who(update.author)))
+    return sorted(items, key=lambda item: item.at)
+
+
+@dataclass
+class StageGroup:
+    stage: str
+    matches: list[Match] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    match: Match
+    deadline: date | None  # the next date that matters for this match
+    deadline_label: str
+    open_proposal: Proposal | None
+
+
+def my_matches(user: Any) -> list[Match]:
+    """Matches on the user's challenges (municipal) or of the user's solutions (company)."""
+    query = select(Match).order_by(Match.stage_changed_at.desc(), Match.id.desc())
+    if user.is_municipal:
+        query = query.join(Challenge, Match.challenge_id == Challenge.id).where(
+            Challenge.organisation_id == user.organisation_id)
+    elif user.is_company:
+        query = query.join(Solution, Match.solution_id == Solution.id).where(
+            Solution.organisation_id == user.organisation_id)
+    return list(db.session.scalars(query))
+
+
+def next_deadline(match: Match) -> tuple[date | None, str]:
+    """The proposal deadline, the sounding entry deadline or the pilot end, by stage."""
+    if match.stage in ("recommended", "proposal") and match.challenge.deadline:
+        return match.challenge.deadline, _("提案締切")
+    if match.stage == "sounding":
+        from matchmaker.services.sounding import soundings_of
+
+        open_ones = [s for s in soundings_of(match.challenge) if s.results_published_at is None]
+        if open_ones:
+            return open_ones[0].entry_deadline, _("エントリー締切")
+    if match.stage == "pilot" and match.pilot is not None:
+        return match.pilot.ends_on, _("実証終了")
+    return None, ""
+
+
+def dashboard_groups(matches: Sequence[Match], organisation_id: int | None) -> list[tuple[str, list[DashboardRow]]]:
+    groups: list[tuple[str, list[DashboardRow]]] = []
+    for stage in STAGE_ORDER:
+        rows = []
+        for match in matches:
+            if match.stage != stage:
+                continue
+            deadline, label = next_deadline(match)
+            open_proposal = proposal_service.open_proposal_of(match.challenge_id, match.solution.organisation_id)
+            rows.append(DashboardRow(match, deadline, label, open_proposal))
+        groups.append((stage, rows))
+    return groups
