@@ -1,0 +1,55 @@
+"""Japanese is the source language; English must be complete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from tests.pages import get_page, page_text
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
+METHODS = [
+    ("matchmaker/**.py", "python"),
+    ("models/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+]
+
+
+def source_messages() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS, options_map={"templates/**.html": {}}
+    ):
+        ids = message if isinstance(message, tuple) else (message,)
+        for msgid in ids:
+            if msgid:
+                found.setdefault(msgid, filename)
+    return found
+
+
+def test_every_japanese_string_has_an_english_translation() -> None:
+    with open(ROOT / "matchmaker/translations/en/LC_MESSAGES/messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    translated = {
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in catalog
+        if message.id and (message.string if isinstance(message.string, str) else all(message.string))
+        and not message.fuzzy
+    }
+    missing = {msgid: where for msgid, where in source_messages().items() if msgid not in translated}
+    assert not missing, f"{len(missing)} strings lack English, e.g. {list(missing.items())[:10]}"
+
+
+def test_user_can_switch_to_english_and_back(client) -> None:
+    page = get_page(client, "public.index")
+    assert page.html["lang"] == "ja"
+    client.post("/language", data={"locale": "en", "next": "/"})
+    page = get_page(client, "public.index")
+    assert page.html["lang"] == "en"
+    assert "Public–private co-creation" in page_text(page)
+    assert "官民共創マッチング" not in page_text(page)
+    client.post("/language", data={"locale": "ja", "next": "/"})
+    assert get_page(client, "public.index").html["lang"] == "ja"
