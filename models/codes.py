@@ -6,6 +6,7 @@ Labels are Japanese source strings; templates translate them with ``_()`` at dis
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -118,3 +119,25 @@ def code_from_label(value: str, table: dict[str, str]) -> str | None:
         if str(label) == value:
             return code
     return None
+
+
+# The 17 Sustainable Development Goals (their official Japanese short titles).
+SDG_GOALS: dict[int, Any] = {
+    1: _l("貧困をなくそう"),
+    2: _l("飢餓をゼロに"),
+    3: _l("すべての人に健康と福祉を"),
+    4: _l("質の高い教育をみんなに"),
+    5: _l("ジェンダー平等を実現しよう"),
+    6: _l("安全な水とトイレを世界中に"),
+    7: _l("エネルギーをみんなに そしてクリーンに"),
+    8: _l("働きがいも経済成長も"),
+    9: _l("産業と技術革新の基盤をつくろう"),
+    10: _l("人や国の不平等をなくそう"),
+    11: _l("住み続けられるまちづくりを"),
+    12: _l("つくる責任 つかう責任"),
+    13: _l("気候変動に具体的な対策を"),
+    14: _l("海の豊かさを守ろう"),
+    15: _l("陸の豊かさも守ろう"),
+    16: _l("平和と公正をすべての人に"),
+    17: _l("パートナーシップで目標を達成しよう"),
+}

@@ -245,3 +245,31 @@ def test_bad_calendar_input_is_shown_on_the_field_and_nothing_is_saved(client, l
     assert "月-日" in page_text(page.select_one(".has-error"))
     assert page.select_one("#budget_request")["value"] == "10-32"
     assert db.session.scalar(select(FiscalCalendar)) is None
+
+
+def test_municipal_dashboard_shows_its_own_budget_warning_and_deadlines(client, login_as, db):
+    today = local_today()
+    pair = make_pair(title="導入予算が要る実証", deadline=today + timedelta(days=5))
+    other = make_pair(title="よその市の実証")
+    starts, ends = _running_pilot_dates(today)
+    mine = _pilot_match(pair, starts_on=starts, ends_on=ends)
+    theirs = _pilot_match(other, starts_on=starts, ends_on=ends)
+    login_as(pair.owner)
+    page = get_page(client, "municipality.dashboard")
+    assert page.select_one(f"#budget-warnings [data-match='{mine.id}']") is not None
+    assert page.select_one(f"#budget-warnings [data-match='{theirs.id}']") is None
+    row = page.select_one(f"#upcoming-deadlines [data-kind='proposal'][data-object='{pair.challenge.id}']")
+    assert row is not None and "導入予算が要る実証" in page_text(row)
+    assert "よその市の実証" not in page_text(page.select_one("#upcoming-deadlines"))
+
+
+def test_company_dashboard_shows_deadlines_but_no_budget_warnings(client, login_as, db):
+    today = local_today()
+    pair = make_pair(title="締切の近い課題", deadline=today + timedelta(days=4))
+    starts, ends = _running_pilot_dates(today)
+    _pilot_match(pair, starts_on=starts, ends_on=ends)
+    login_as(pair.company_user)
+    page = get_page(client, "company.dashboard")
+    assert page.select_one("#upcoming-deadlines") is not None
+    assert "締切の近い課題" in page_text(page.select_one("#upcoming-deadlines"))
+    assert page.select_one("#budget-warnings") is None

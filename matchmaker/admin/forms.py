@@ -8,7 +8,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from matchmaker.company.forms import WholeNumberField
+from matchmaker.fields import WholeNumberField
 from matchmaker.services.admin import OrganisationInput
 from models.codes import COMPANY_SIZES, PREFECTURES, ROLE_LABELS
 

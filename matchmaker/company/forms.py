@@ -2,87 +2,18 @@
 
 from __future__ import annotations
 
-import unicodedata
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from matchmaker.fields import MultiCheckboxField, WholeNumberField
 from matchmaker.services.solutions import SOLUTION_FIELD_LABELS as L
 from matchmaker.services.solutions import SolutionInput
 from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY, PREFECTURES
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as checkboxes (render_field lays them out)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:
-        valid = {str(choice.value) for choice in self.choices or ()}
-        for value in self.data or ():
-            if value not in valid:
-                raise ValidationError(_l("選択肢にない値が含まれています。"))
-
-
-def parse_whole_number(raw: str) -> int:
-    """Read ``1,200,000``, ``１２０００００`` or ``120万`` as whole yen (or weeks)."""
-    text = unicodedata.normalize("NFKC", raw).strip().replace(",", "").replace(" ", "")
-    text = text.removesuffix("円")
-    multiplier = 1
-    if text.endswith("万"):
-        text, multiplier = text[:-1], 10_000
-    if not text:
-        raise ValueError(raw)
-    try:
-        value = Decimal(text) * multiplier
-    except InvalidOperation as error:
-        raise ValueError(raw) from error
-    if not value.is_finite() or value != value.to_integral_value():
-        raise ValueError(raw)
-    return int(value)
-
-
-class WholeNumberField(Field):
-    """An optional whole number that forgives commas, full-width digits and 万, with a range."""
-
-    widget = TextInput()
-
-    def __init__(self, label: Any = None, validators: Any = None, *, message: Any = None,
-                 minimum: int = 0, maximum: int | None = None, range_message: Any = None,
-                 **kwargs: Any) -> None:
-        super().__init__(label, validators, **kwargs)
-        self.message = message or _l("半角数字で入力してください。")
-        self.minimum, self.maximum = minimum, maximum
-        self.range_message = range_message or self.message
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return "" if self.data is None else str(self.data)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        if not valuelist or not str(valuelist[0]).strip():
-            return
-        try:
-            self.data = parse_whole_number(str(valuelist[0]))
-        except ValueError as error:
-            raise ValueError(self.message) from error
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
-        if self.data is not None and (
-            self.data < self.minimum or (self.maximum is not None and self.data > self.maximum)
-        ):
-            raise StopValidation(self.range_message)
 
 
 class AtLeastOne:

@@ -25,7 +25,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from matchmaker.municipality.forms import YenField, fiscal_year_choices
+from matchmaker.fields import YenField
+from matchmaker.municipality.forms import fiscal_year_choices
 from models.match import CLOSE_REASONS, PROCUREMENT_ROUTES
 from models.pilot import VERDICTS
 

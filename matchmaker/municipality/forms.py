@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date
 from typing import Any
 
@@ -12,80 +10,17 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from matchmaker.fields import MultiCheckboxField, YenField
 from matchmaker.i18n import fiscal_year_of, format_fiscal_year
 from matchmaker.services.clarity import FIELD_LABELS
-from models.codes import COLLABORATION_FORMS, DOMAINS
-
-SDG_GOALS: dict[int, Any] = {
-    1: _l("貧困をなくそう"),
-    2: _l("飢餓をゼロに"),
-    3: _l("すべての人に健康と福祉を"),
-    4: _l("質の高い教育をみんなに"),
-    5: _l("ジェンダー平等を実現しよう"),
-    6: _l("安全な水とトイレを世界中に"),
-    7: _l("エネルギーをみんなに そしてクリーンに"),
-    8: _l("働きがいも経済成長も"),
-    9: _l("産業と技術革新の基盤をつくろう"),
-    10: _l("人や国の不平等をなくそう"),
-    11: _l("住み続けられるまちづくりを"),
-    12: _l("つくる責任 つかう責任"),
-    13: _l("気候変動に具体的な対策を"),
-    14: _l("海の豊かさを守ろう"),
-    15: _l("陸の豊かさも守ろう"),
-    16: _l("平和と公正をすべての人に"),
-    17: _l("パートナーシップで目標を達成しよう"),
-}
-
-_UNITS = {"億": 100_000_000, "万": 10_000, "千": 1_000}
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes (rendered by the render_field macro as a fieldset)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:
-        known = {self.coerce(choice.value) for choice in self.choices or ()}
-        if any(value not in known for value in self.data or ()):
-            raise ValidationError(_l("選択肢にない値が含まれています。"))
-
-
-def parse_yen(raw: str) -> int:
-    """'3,000,000', '300万', '300万円', '1.5億' → whole yen. Raises ValueError on anything else."""
-    text = unicodedata.normalize("NFKC", raw).replace(",", "").replace("円", "").replace(" ", "")
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(億|万|千)?", text)
-    if not match:
-        raise ValueError(raw)
-    amount = float(match.group(1)) * _UNITS.get(match.group(2) or "", 1)
-    if match.group(2) is None and "." in match.group(1):
-        raise ValueError(raw)
-    return round(amount)
-
-
-class YenField(IntegerField):
-    """Whole yen, also accepting 万/億 and thousands separators."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            self.data = parse_yen(valuelist[0])
-        except ValueError:
-            self.data = None
-            self.raw_data = valuelist
-            raise ValueError(_l("金額は数字で入力してください（例：3000000、300万）。")) from None
+from models.codes import COLLABORATION_FORMS, DOMAINS, SDG_GOALS
 
 
 def _choices(table: dict[str, Any]) -> list[SelectChoice]:

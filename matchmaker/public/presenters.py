@@ -9,10 +9,9 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from matchmaker.i18n import format_era_date, format_fiscal_year, format_yen_range
-from matchmaker.municipality.forms import SDG_GOALS
 from matchmaker.services import challenges as challenge_service
 from models import Challenge
-from models.codes import COLLABORATION_FORMS, DOMAINS, ChallengeStatus
+from models.codes import COLLABORATION_FORMS, DOMAINS, SDG_GOALS, ChallengeStatus
 
 S = ChallengeStatus
 

@@ -19,17 +19,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import current_app
 from flask_babel import force_locale
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import func, select
 
 from models import Challenge, Organisation, db
 from models.challenge import TEXT_FIELDS
 from models.codes import COLLABORATION_FORMS, DOMAINS, ChallengeStatus
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 S = ChallengeStatus
 VISIBLE = (S.PUBLISHED.value, S.CLOSED.value)
@@ -161,6 +163,8 @@ def build_index(key: tuple[Any, ...]) -> ChallengeIndex:
         ))
     if not items:
         return ChallengeIndex(key=key, items=(), vectorizer=None, matrix=None)
+    from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: loaded on the first search
+
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), lowercase=False, sublinear_tf=True,
                                  dtype=np.float32)
     matrix = vectorizer.fit_transform([item.text for item in items])

@@ -47,10 +47,6 @@ class HeldEncoder:
         return np.asarray(self.real.encode_documents(texts))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: vectors.reembed keeps its read transaction (models/base.py emits BEGIN before the first SELECT) "
-    "open while it encodes, so a request that writes meanwhile makes the job's INSERT fail with "
-    "'database is locked' and the vectors are lost until the next save"))
 def test_embedding_is_stored_when_a_request_writes_while_it_encodes(live_site: Any) -> None:
     app = live_site.app
     started, gate = threading.Event(), threading.Event()

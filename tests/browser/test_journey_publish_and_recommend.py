@@ -227,8 +227,6 @@ def test_language_switch_shows_english_labels(ui: Any) -> None:
     assert "公開中の課題" in ui.text("header.site-header")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: YenField renders <input type=number>, so a browser drops 「万」 "
-                                       "(「300万」 is saved as 300円) although the hint offers it")
 def test_budget_field_keeps_man_units(ui: Any, live_site: Any) -> None:
     with live_site.app.app_context():
         officer = cast.account(cast.municipal_staff(factories.make_municipality(), "ito@example.jp", "伊藤 優"))
