@@ -156,6 +156,14 @@ def recommend_for_solution(solution_id: int, top: int, as_json: bool, include_un
     _print_ranking(solution, shown[:top], "challenges", as_json)
 
 
+@recommend_cli.command("outcomes")
+def recommend_outcomes() -> None:
+    """成果からの学習：ラベル数、オフライン評価（課題ごとのグループ交差検証）、有効かどうかを JSON で表示します。"""
+    from matchmaker.services import outcomes
+
+    click.echo(json.dumps(outcomes.model().report(), ensure_ascii=False, indent=2))
+
+
 def _fresh_index(quiet: bool) -> Any:
     """Embed what an import just added, then the fitted recommender over the current rows."""
     from matchmaker.services import vectors

@@ -34,7 +34,11 @@ class Config:
     MAIL_FROM: str = "matchmaker@localhost"
     SITE_URL: str | None = None  # e.g. https://matchmaker.example.jp: the base of links in e-mail
     STALLED_AFTER_DAYS: int = 30
+    # Learning from outcomes: "on" re-orders recommendations by a model fitted on match outcomes,
+    # once LEARNED_RERANKER_MIN_LABELS labels (both classes) exist and the offline check does not get worse.
+    LEARNED_RERANKER: str = "off"
     LEARNED_RERANKER_MIN_LABELS: int = 30
+    LEARNED_RERANKER_BLEND: float = 0.5  # share of the learned score in the order (the rest: the fused score)
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
 
@@ -53,6 +57,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_SMTP_TLS": "MAIL_USE_TLS",
     "MATCHMAKER_MAIL_FROM": "MAIL_FROM",
     "MATCHMAKER_SITE_URL": "SITE_URL",
+    "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
 }
 
 

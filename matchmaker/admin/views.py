@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from matchmaker.admin.forms import OrganisationForm, ReasonForm, RoleForm, StaffAccountForm
 from matchmaker.auth import require_roles
 from matchmaker.services import admin as admin_service
+from matchmaker.services import outcomes
 from matchmaker.services.errors import FieldError, put_on_form
 from matchmaker.services.recommend import today
 from models import AuditEvent, Organisation, User, db
@@ -170,7 +171,8 @@ def exposure() -> str:
         days = 30
     end = today()
     rows = admin_service.exposure_by_company(end, days)
-    return render_template("admin/exposure.html", rows=rows, days=days, periods=EXPOSURE_PERIODS, end=end)
+    return render_template("admin/exposure.html", rows=rows, days=days, periods=EXPOSURE_PERIODS, end=end,
+                           learning=outcomes.model())
 
 
 from matchmaker.admin import audit, outbox  # noqa: F401  (registers the audit log and outbox routes)

@@ -31,6 +31,7 @@ from models.proposal import OPEN_STATUSES
 M = MatchStage
 FEATURE_KEYS: tuple[str, ...] = ("rank", "score", "direction")
 MAX_RANKER_FEATURES = 40
+MAX_RANK = 500  # the longest list a page or the CLI shows
 DIRECTIONS: frozenset[str] = frozenset({"challenge_to_solution", "solution_to_challenge"})
 
 
@@ -98,9 +99,10 @@ def find_match(challenge_id: int, solution_id: int) -> Match | None:
 
 
 def clean_features(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Keep the known ranking features: rank, score, direction and the ranker's numeric features.
+    """Keep the known ranking features: rank (1–500), score (0–1), direction and the ranker's numbers.
 
-    ``raw["ranker"]`` may be a mapping or its JSON text (from a hidden form field): short names → finite numbers.
+    ``raw["ranker"]`` may be a mapping or its JSON text: short names → finite numbers. Values that do not
+    fit are dropped. Input from a browser goes through ``card_features``, which never keeps its "ranker".
     """
     if not raw:
         return None
@@ -114,7 +116,11 @@ def clean_features(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
                 out[key] = value
             continue
         number = _finite(value)
-        if number is not None:
+        if number is None:
+            continue
+        if key == "rank" and number == int(number) and 1 <= number <= MAX_RANK:
+            out[key] = int(number)
+        elif key == "score" and 0.0 <= number <= 1.0:
             out[key] = number
     ranker = raw.get("ranker")
     if isinstance(ranker, str) and ranker:
@@ -138,6 +144,29 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def card_features(challenge: Challenge, solution: Solution, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The features to store for a match made from a recommendation card posted by a browser.
+
+    Rank, score and direction are checked strictly (``clean_features``); the ranker's features are never
+    taken from the request but recomputed for the pair in the card's direction (one ranking call).
+    Without a direction the action did not come from a card and only the checked values are kept.
+    """
+    cleaned = clean_features({k: v for k, v in (raw or {}).items() if k != "ranker"})
+    if cleaned is None or "direction" not in cleaned:
+        return cleaned
+    from matchmaker.services.outcomes import pair_features  # loads the ranking stack
+
+    ranker = pair_features(challenge.id, solution.id, cleaned["direction"])
+    if ranker:
+        cleaned["ranker"] = ranker
+    return cleaned
+
+
+def _features_needed(challenge: Challenge, solution: Solution) -> bool:
+    existing = find_match(challenge.id, solution.id)
+    return existing is None or existing.features is None
+
+
 def open_match(challenge: Challenge, solution: Solution, user: User, origin: str,
                features: Mapping[str, Any] | None = None) -> tuple[Match, bool]:
     """The match of this pair, created at stage 'recommended' if it does not exist yet."""
@@ -159,11 +188,15 @@ def open_match(challenge: Challenge, solution: Solution, user: User, origin: str
 
 def express_interest(challenge: Challenge, solution: Solution, user: User,
                      features: Mapping[str, Any] | None = None) -> tuple[Match, bool]:
-    """「この課題に関心あり」: a company flags a recommended challenge for one of its solutions."""
+    """「この課題に関心あり」: a company flags a recommended challenge for one of its solutions.
+
+    ``features``: what the card posted (see ``card_features``; the ranker's features are recomputed).
+    """
     if not (user.is_company and solution.organisation_id == user.organisation_id):
         raise MoveRefused(_("自社のソリューションでのみ関心を表明できます。"))
     if not challenge.is_open:
         raise MoveRefused(_("この課題は現在公開されていません。"))
+    features = card_features(challenge, solution, features) if _features_needed(challenge, solution) else None
     match, created = open_match(challenge, solution, user, "company_interest", features)
     if created:
         notify.notify(notify.owners_of(challenge), "match.interest",
@@ -176,11 +209,15 @@ def express_interest(challenge: Challenge, solution: Solution, user: User,
 
 def invite_company(challenge: Challenge, solution: Solution, user: User,
                    features: Mapping[str, Any] | None = None) -> tuple[Match, bool]:
-    """「この企業に声をかける」: the owning municipality (or a coordinator) approaches a company."""
+    """「この企業に声をかける」: the owning municipality (or a coordinator) approaches a company.
+
+    ``features``: what the card posted (see ``card_features``; the ranker's features are recomputed).
+    """
     if not (user.is_staff or (user.is_municipal and challenge.organisation_id == user.organisation_id)):
         raise MoveRefused(_("自分の自治体の課題についてのみ声をかけられます。"))
     if challenge.status not in ("published",):
         raise MoveRefused(_("公開中の課題についてのみ声をかけられます。"))
+    features = card_features(challenge, solution, features) if _features_needed(challenge, solution) else None
     match, created = open_match(challenge, solution, user, "municipality_invite", features)
     if created:
         notify.notify(notify.company_of(match), "match.invited",
