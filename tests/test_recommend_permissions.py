@@ -1,23 +1,14 @@
-"""Who may see the recommendation pages (the ranking itself is stubbed out here)."""
+"""Who may see the recommendation pages (the real ranking runs, without vectors)."""
 
 from __future__ import annotations
 
 import pytest
 from flask import url_for
 
-from matchmaker.services import recommend
 from tests import factories
 
 ROLES = ["anonymous", "municipal_owner", "municipal_other", "company_same_org", "company_other_org",
          "coordinator", "admin"]
-
-
-@pytest.fixture(autouse=True)
-def _no_ranking(monkeypatch):
-    empty = recommend.RankedList()
-    monkeypatch.setattr(recommend, "solutions_for_challenge", lambda challenge, k=10, **kw: empty)
-    monkeypatch.setattr(recommend, "challenges_for_solution", lambda solution, k=10: empty)
-    monkeypatch.setattr(recommend, "similar_challenges", lambda challenge, k=5: empty)
 
 
 def _login(role: str, login_as, municipality, company) -> None:

@@ -50,7 +50,7 @@ def _solution_for_recommendations(solution_id: int) -> Solution:
 def for_challenge(challenge_id: int) -> str:
     challenge = _challenge_for_recommendations(challenge_id)
     ranked = recommend.solutions_for_challenge(challenge, _top())
-    similar = recommend.similar_challenges(challenge, 5)
+    similar = recommend.similar_challenges(challenge, 5, reader=current_user)
     db.session.commit()  # the exposure counts
     return render_template("matches/recommend_solutions.html", challenge=challenge, ranked=ranked,
                            similar=similar)

@@ -4,13 +4,17 @@ It asks the fitted `TwoSidedRecommender` (through `matchmaker.services.vectors`)
 loads the rows, keeps only what the reader may see (published challenges; active profiles),
 turns the library's reasons into 1–3 short Japanese sentences, and counts how often each
 company's profiles were shown (`CompanyExposure`) in the same request. The caller commits.
+
+When learning from outcomes is switched on and passes its offline check (`services.outcomes`), the
+two directions between challenges and profiles ask for a larger candidate pool and re-order it by the
+learned score blended with the fused score. Each card carries the match of its pair, if one exists.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,9 +27,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.i18n import format_yen_range
+from matchmaker.services import outcomes
 from matchmaker.services.clarity import FIELD_LABELS as CHALLENGE_FIELD_LABELS
 from matchmaker.services.solutions import SOLUTION_FIELD_LABELS
-from models import Challenge, CompanyExposure, Solution, StoredVector, db
+from models import Challenge, CompanyExposure, Match, Solution, StoredVector, db
 from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY
 
 if TYPE_CHECKING:
@@ -54,6 +59,7 @@ class MatchCard:
     reasons: tuple[Markup, ...]
     regions: tuple[str, ...] = ()  # profiles only; empty = nationwide
     entity: Any = None
+    match: Any = None  # the Match of this pair once someone acted on it (the card then links to it)
 
 
 @dataclass(frozen=True)
@@ -79,13 +85,16 @@ class ChallengePanel:
 
 def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure: bool = True) -> RankedList:
     index = _index()
-    hits = _ask(index.recommender.solutions_for, challenge.id, k)
+    learned = outcomes.active_model()
+    hits = _ask(index.recommender.solutions_for, challenge.id, outcomes.pool_size(k) if learned else k)
     if hits is None:
         return RankedList(unavailable=True, vectors_pending=_vectors_pending())
+    if learned is not None:
+        hits = outcomes.rerank(hits, learned)
     rows = _rows(Solution, [h.id for h in hits])
     cards = [_solution_card(hit, rows[hit.id], challenge) for hit in hits
              if hit.id in rows and rows[hit.id].active]
-    cards = _renumber(cards)[:k]
+    cards = _with_matches(_renumber(cards)[:k], challenge_id=challenge.id)
     if count_exposure:
         record_exposure(cards)
     return RankedList(tuple(cards), vectors_pending=_vectors_pending())
@@ -99,28 +108,45 @@ def challenges_for_solution(solution: Solution, k: int = 10, *, hidden: Sequence
     index = _index()
     hidden = _unpublished_challenge_ids() if hidden is None else hidden
     pending = _vectors_pending() if pending is None else pending
-    hits = _ask(index.recommender.challenges_for, solution.id, k, exclude_ids=hidden)
+    learned = outcomes.active_model()
+    hits = _ask(index.recommender.challenges_for, solution.id, outcomes.pool_size(k) if learned else k,
+                exclude_ids=hidden)
     if hits is None:
         return RankedList(unavailable=True, vectors_pending=pending)
+    if learned is not None:
+        hits = outcomes.rerank(hits, learned)
     rows = _rows(Challenge, [h.id for h in hits])
     cards = [_challenge_card(hit, rows[hit.id], "challenges", solution) for hit in hits
              if hit.id in rows and rows[hit.id].status == "published"]
-    return RankedList(tuple(_renumber(cards)[:k]), vectors_pending=pending)
+    return RankedList(tuple(_with_matches(_renumber(cards)[:k], solution_id=solution.id)),
+                      vectors_pending=pending)
 
 
-def similar_challenges(challenge: Challenge, k: int = 5) -> RankedList:
-    """Published challenges of other municipalities that resemble this one (ヨコ展開)."""
+def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) -> RankedList:
+    """Published challenges of other municipalities that resemble this one (ヨコ展開), each with the
+    solutions proposed, piloted or adopted on it that ``reader`` may see (``None``: the public).
+
+    Only relevant ones are shown: ``similar.relevant_similar`` (a shared domain with a text score
+    at least the median of this challenge's candidates, or an outstanding text score), judged on
+    a long list from the ranker, so a municipality with one unrelated neighbour sees nothing.
+    """
+    from matchmaker.services import similar
+
     index = _index()
-    hits = _ask(index.recommender.similar_challenges, challenge.id, 3 * k + 5)
+    hits = _ask(index.recommender.similar_challenges, challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
     if hits is None:
-        return RankedList(unavailable=True)
-    rows = _rows(Challenge, [h.id for h in hits])
-    cards = [
-        _challenge_card(hit, rows[hit.id], "similar", challenge) for hit in hits
-        if hit.id in rows and hit.id != challenge.id and rows[hit.id].status == "published"
-        and rows[hit.id].organisation_id != challenge.organisation_id
-    ]
-    return RankedList(tuple(_renumber(cards)[:k]), vectors_pending=_vectors_pending())
+        return SimilarList(unavailable=True)
+    facts = _similar_facts([h.id for h in hits])
+    shown = [
+        hit for hit in similar.relevant_similar(hits, challenge.domains or (),
+                                                {i: f[0] for i, f in facts.items()})
+        if hit.id in facts and hit.id != challenge.id and facts[hit.id][1] == "published"
+        and facts[hit.id][2] != challenge.organisation_id
+    ][:k]
+    rows = _rows(Challenge, [h.id for h in shown])
+    cards = [_challenge_card(hit, rows[hit.id], "similar", challenge) for hit in shown if hit.id in rows]
+    return SimilarList(tuple(_renumber(cards)), vectors_pending=_vectors_pending(),
+                       uses=similar.solution_uses(rows.keys(), reader))
 
 
 def top_challenges_per_solution(solutions: Sequence[Solution], k: int = 3) -> dict[int, RankedList]:
@@ -133,7 +159,7 @@ def top_challenges_per_solution(solutions: Sequence[Solution], k: int = 3) -> di
 def challenge_panel(challenge: Challenge, user: Any, k: int = 3) -> ChallengePanel:
     """Recommendations only for the owner and coordinators; similar challenges for everyone."""
     recommendations = solutions_for_challenge(challenge, k) if challenge.can_see_recommendations(user) else None
-    return ChallengePanel(recommendations=recommendations, similar=similar_challenges(challenge, k))
+    return ChallengePanel(recommendations=recommendations, similar=similar_challenges(challenge, k, reader=user))
 
 
 # --- exposure --------------------------------------------------------------------------------
@@ -219,6 +245,22 @@ def _renumber(cards: list[MatchCard]) -> list[MatchCard]:
         card if card.rank == i else MatchCard(**{**card.__dict__, "rank": i})
         for i, card in enumerate(cards, start=1)
     ]
+
+
+def _with_matches(cards: list[MatchCard], *, challenge_id: int | None = None,
+                  solution_id: int | None = None) -> list[MatchCard]:
+    """Attach the existing match of each card's pair (one query); the query side is fixed."""
+    if not cards:
+        return cards
+    ids = [card.id for card in cards]
+    if challenge_id is not None:
+        query = select(Match).where(Match.challenge_id == challenge_id, Match.solution_id.in_(ids))
+        by_id = {m.solution_id: m for m in db.session.scalars(query)}
+    else:
+        query = select(Match).where(Match.solution_id == solution_id, Match.challenge_id.in_(ids))
+        by_id = {m.challenge_id: m for m in db.session.scalars(query)}
+    return [card if card.id not in by_id else MatchCard(**{**card.__dict__, "match": by_id[card.id]})
+            for card in cards]
 
 
 def _vectors_pending() -> bool:
@@ -367,3 +409,22 @@ def sentence(reason: Reason, direction: Direction, query: Any, found: Any) -> Ma
             return None
         return _say(_("成熟度：%(maturity)s"), maturity=str(MATURITY.get(solution.maturity, solution.maturity)))
     return None
+
+
+# --- similar challenges (ヨコ展開) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimilarList(RankedList):
+    """Similar challenges, with what was done about each: challenge id → solutions (see similar.py)."""
+
+    uses: Mapping[int, tuple[Any, ...]] = field(default_factory=dict)
+
+
+def _similar_facts(ids: Sequence[int]) -> dict[int, tuple[tuple[str, ...], str, int]]:
+    """id → (domains, status, organisation id) of the ranker's candidates, in one light query."""
+    if not ids:
+        return {}
+    query = select(Challenge.id, Challenge.domains, Challenge.status, Challenge.organisation_id).where(
+        Challenge.id.in_(ids))
+    return {i: (tuple(domains or ()), status, org) for i, domains, status, org in db.session.execute(query)}
