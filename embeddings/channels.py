@@ -18,10 +18,16 @@ import scipy.sparse as sp
 from embeddings.lexical import make_lexical
 
 
-def _row_stats(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _row_stats(scores: np.ndarray, self_columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread per row; ``self_columns[i]`` (or -1) is a column to leave out of row ``i``."""
     if scores.shape[1] == 0:
         n = scores.shape[0]
         return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+    if self_columns is not None and np.any(self_columns >= 0):
+        rows = np.flatnonzero(self_columns >= 0)
+        scores = scores.astype(np.float64)
+        scores[rows, self_columns[rows]] = np.nan
+        return np.nanmean(scores, axis=1).astype(np.float32), np.nanstd(scores, axis=1).astype(np.float32)
     return scores.mean(axis=1).astype(np.float32), scores.std(axis=1).astype(np.float32)
 
 
@@ -82,6 +88,7 @@ class Direction:
         self.lexical = lexical
         self.sample_size = sample_size
         self.seed = seed
+        self.same_side = False
 
     def fit(
         self,
@@ -89,6 +96,7 @@ class Direction:
         target_tokens: Sequence[Sequence[str]],
         source_vectors: np.ndarray,
         target_vectors: np.ndarray,
+        same_side: bool = False,
     ) -> Direction:
         """Index the target side and calibrate every source document.
 
@@ -97,6 +105,9 @@ class Direction:
             target_tokens: Tokens of each target document.
             source_vectors: (n_source, dim) query-side vectors, or (n_source, 0).
             target_vectors: (n_target, dim) document-side vectors, or (n_target, 0).
+            same_side: Source and target are the same documents (challenge → challenge): a
+                document is left out of its own calibration sample, where its perfect score
+                with itself would inflate the spread and squeeze every other score.
 
         Returns:
             self
@@ -111,22 +122,34 @@ class Direction:
         rng = np.random.default_rng(self.seed)
         n_target = len(target_tokens)
         self.sample_ = np.sort(rng.choice(n_target, min(self.sample_size, n_target), replace=False))
-        self.lex_mean_, self.lex_std_ = self.lexical_stats(self.queries_)
-        self.dense_mean_, self.dense_std_ = self.dense_stats(self.source_vectors_)
+        self.same_side = same_side
+        self.lex_mean_, self.lex_std_ = self.lexical_stats(self.queries_, self._self_columns(self.sample_))
+        embedded = self.sample_[self.target_has_[self.sample_]]
+        self.dense_mean_, self.dense_std_ = self.dense_stats(self.source_vectors_, self._self_columns(embedded))
         return self
 
-    def lexical_stats(self, query_rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    def _self_columns(self, sample: np.ndarray) -> np.ndarray | None:
+        """Per source row, its own position in ``sample`` (-1 if absent); None unless same-sided."""
+        if not self.same_side:
+            return None
+        columns = np.full(self.queries_.shape[0], -1, dtype=np.int64)
+        columns[sample] = np.arange(len(sample))
+        return columns
+
+    def lexical_stats(self, query_rows: sp.csr_matrix,
+                      self_columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of lexical scores of query rows over the calibration sample."""
         sample = self.index_.doc_matrix_[self.sample_]
-        return _row_stats(np.asarray((query_rows @ sample.T).toarray(), dtype=np.float32))
+        return _row_stats(np.asarray((query_rows @ sample.T).toarray(), dtype=np.float32), self_columns)
 
-    def dense_stats(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def dense_stats(self, vectors: np.ndarray,
+                    self_columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of cosines of query vectors over the embedded part of the sample."""
         sample = self.sample_[self.target_has_[self.sample_]]
         if vectors.size == 0 or sample.size == 0:
             n = vectors.shape[0]
             return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
-        return _row_stats(vectors @ self.target_vectors_[sample].T)
+        return _row_stats(vectors @ self.target_vectors_[sample].T, self_columns)
 
     def lexical_z(self, query_row: sp.csr_matrix, mean: float, std: float) -> np.ndarray:
         """Calibrated lexical score of one query row against every target document."""

@@ -119,7 +119,7 @@ class TwoSidedRecommender:
 
         self.c2s_ = direction().fit(c_full_t, s_full_t, c_query, s_doc)
         self.s2c_ = direction().fit(s_full_t, c_full_t, s_query, c_doc)
-        self.c2c_ = direction().fit(c_full_t, c_full_t, c_doc, c_doc)
+        self.c2c_ = direction().fit(c_full_t, c_full_t, c_doc, c_doc, same_side=True)
         self.challenge_index_ = SideIndex.build(CHALLENGE, self.challenges_)
         self.solution_index_ = SideIndex.build(SOLUTION, self.solutions_)
         owners = sorted({d.owner for d in self.challenges_ + self.solutions_})

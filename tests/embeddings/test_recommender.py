@@ -149,3 +149,20 @@ def test_displayed_scores_never_rise_down_the_list(corpus: Corpus) -> None:
         for cid in (1, 2, 3):
             scores = [h.score for h in rec.solutions_for(cid, k=6)]
             assert scores == sorted(scores, reverse=True)
+
+
+def test_a_document_is_left_out_of_its_own_calibration_sample() -> None:
+    from embeddings.channels import Direction
+
+    tokens = [["防災", "水位"], ["防災", "避難"], ["農業", "出荷"], ["観光", "案内"], ["子育て", "相談"]]
+    vectors = np.eye(5, dtype=np.float32)
+    same = Direction("bm25:char23", sample_size=256).fit(tokens, tokens, vectors, vectors, same_side=True)
+    plain = Direction("bm25:char23", sample_size=256).fit(tokens, tokens, vectors, vectors)
+    lexical = np.asarray((same.queries_ @ same.index_.doc_matrix_.T).toarray())
+    for row in range(5):
+        others = [col for col in range(5) if col != row]
+        assert same.lex_mean_[row] == pytest.approx(lexical[row, others].mean(), rel=1e-5)
+        assert same.lex_std_[row] == pytest.approx(lexical[row, others].std(), rel=1e-5)
+        assert same.dense_mean_[row] == pytest.approx(0.0) and same.dense_std_[row] == pytest.approx(0.0)
+        assert plain.dense_mean_[row] == pytest.approx(0.2)  # its own cosine of 1 counted: the bias removed
+        assert plain.lex_mean_[row] == pytest.approx(lexical[row].mean(), rel=1e-5)
