@@ -192,3 +192,23 @@ def test_coordinator_dashboard_links_to_board_and_audit_log(client, login_as, db
     hrefs = [a["href"] for a in page.select("#coordinator-links a")]
     assert url_for("coordinator.board", _external=False) in hrefs
     assert url_for("admin.audit", _external=False) in hrefs
+
+
+def test_board_warns_only_about_running_pilots(client, login_as, db):
+    from matchmaker.i18n import fiscal_year_of
+    from matchmaker.services import fiscal
+    from matchmaker.services.challenges import local_today
+    from tests.pipeline_factories import make_pilot
+
+    # Both pilots span the October request milestone with no budget request recorded.
+    today = local_today()
+    milestone = fiscal.on_fiscal_year((10, 31), fiscal_year_of(today))
+    starts, ends = min(today, milestone) - timedelta(days=30), milestone + timedelta(days=60)
+    running = make_match(stage="pilot", pilot=make_pilot(starts_on=starts, ends_on=ends))
+    closed = make_match(stage="closed", pilot=make_pilot(starts_on=starts, ends_on=ends))
+    closed.closed_from = "pilot"
+    db.session.commit()
+    login_as("coordinator")
+    page = get_page(client, "coordinator.board")
+    assert page.select_one(f"#budget-warnings [data-match='{running.id}']") is not None
+    assert page.select_one(f"#budget-warnings [data-match='{closed.id}']") is None

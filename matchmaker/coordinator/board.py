@@ -99,7 +99,9 @@ def board() -> str:
                for stage in board_service.BOARD_COLUMNS]
     stalled = sorted((i for i in items if i.stalled), key=lambda i: -i.idle_days)
     result = board_service.funnel_for(filters)
-    warnings = deadlines.budget_warnings([i.match for i in items if i.match.pilot is not None], local_today())
+    # Only running pilots need a budget request; an adopted or closed match is past that point.
+    running = [i.match for i in items if i.match.pilot is not None and i.match.stage == "pilot"]
+    warnings = deadlines.budget_warnings(running, local_today())
     return render_template(
         "coordinator/board.html", filters=filters, columns=columns, stalled=stalled, funnel=result,
         chart=funnel_chart(result), percent=percent, budget_warnings=warnings, stalled_after=_stalled_after(),
