@@ -40,6 +40,8 @@ chromium:
 	fi
 
 test: install-test chromium
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint:

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine_header  # noqa: E402
-from tests.challenge_helpers import form_data  # noqa: E402
+from bench.machine import machine_header
+from tests.challenge_helpers import form_data
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class JobRunner:
             future.result(timeout=timeout)
 
 
-def after_commit(session: Session, key: str, fn: Callable[..., Any], *args: Any) -> None:
+def after_commit(session: Session | scoped_session[Any], key: str, fn: Callable[..., Any], *args: Any) -> None:
     """Queue a job to run once ``session`` commits; dropped on rollback."""
     session.info.setdefault("jobs_after_commit", {})[key] = (key, fn, args)
 

@@ -50,4 +50,5 @@ def _url_with(**changes: Any) -> str:
         else:
             args[key] = [value]
     assert request.endpoint is not None
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    return url_for(request.endpoint, **values)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 from models.codes import ChallengeStatus
 from models.organisation import Organisation
 
@@ -37,7 +37,7 @@ class InvalidTransition(Exception):
     """A status change that the table of allowed transitions does not permit."""
 
 
-class Challenge(TimestampMixin, db.Model):
+class Challenge(TimestampMixin, Model):
     __tablename__ = "challenge"
     __table_args__ = (
         CheckConstraint(

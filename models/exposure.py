@@ -12,11 +12,11 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db
+from models.base import Model
 from models.organisation import Organisation
 
 
-class CompanyExposure(db.Model):
+class CompanyExposure(Model):
     __tablename__ = "company_exposure"
     __table_args__ = (
         UniqueConstraint("organisation_id", "day", name="uq_company_exposure_organisation_day"),

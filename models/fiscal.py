@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 from models.organisation import Organisation
 
 MILESTONE_FIELDS: tuple[str, ...] = (
@@ -26,7 +26,7 @@ def can_edit_calendar_of(organisation: Organisation, user: Any) -> bool:
     return bool(user.is_staff or (user.is_municipal and user.organisation_id == organisation.id))
 
 
-class FiscalCalendar(TimestampMixin, db.Model):
+class FiscalCalendar(TimestampMixin, Model):
     __tablename__ = "fiscal_calendar"
     __table_args__ = tuple(
         CheckConstraint(f"{name} IS NULL OR length({name}) = 5", name=f"{name}_format")

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db, utcnow
+from models.base import Model, TimestampMixin, utcnow
 from models.challenge import Challenge
 from models.solution import Solution
 
@@ -115,7 +115,7 @@ class InvalidMatchTransition(Exception):
     """A stage change the table does not allow, or not for these roles."""
 
 
-class Match(TimestampMixin, db.Model):
+class Match(TimestampMixin, Model):
     __tablename__ = "match"
     __table_args__ = (
         UniqueConstraint("challenge_id", "solution_id", name="uq_match_pair"),
@@ -230,7 +230,7 @@ class Match(TimestampMixin, db.Model):
         return f"<Match {self.id} c={self.challenge_id} s={self.solution_id} {self.stage}>"
 
 
-class MatchEvent(db.Model):
+class MatchEvent(Model):
     """One line of a match's timeline: a stage change (kind 'stage') or another recorded step."""
 
     __tablename__ = "match_event"

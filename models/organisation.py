@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 from models.codes import OrgKind
 
 if TYPE_CHECKING:
     from models.user import User
 
 
-class Organisation(TimestampMixin, db.Model):
+class Organisation(TimestampMixin, Model):
     __tablename__ = "organisation"
     __table_args__ = (
         CheckConstraint("kind IN ('municipality', 'company')", name="kind"),

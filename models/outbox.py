@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import db, utcnow
+from models.base import Model, utcnow
 from models.user import User
 
 MAIL_KINDS: tuple[str, ...] = ("immediate", "daily", "weekly")
@@ -23,7 +23,7 @@ def _sql_in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     __tablename__ = "outbox_mail"
     __table_args__ = (
         CheckConstraint(f"kind IN ({_sql_in(MAIL_KINDS)})", name="kind"),
@@ -51,7 +51,7 @@ class OutboxMail(db.Model):
         return f"<OutboxMail {self.id} {self.kind} {self.status} to={self.to_address}>"
 
 
-class DeliveryMark(db.Model):
+class DeliveryMark(Model):
     """One notification that must go out only once (a new challenge to a company, a budget warning,
     a deadline reminder), named by a key such as ``new-challenge:12:org:7``."""
 

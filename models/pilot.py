@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db, utcnow
+from models.base import Model, TimestampMixin, utcnow
 
 if TYPE_CHECKING:
     from models.match import Match
@@ -27,7 +27,7 @@ VERDICTS: dict[str, Any] = {
 }
 
 
-class Pilot(TimestampMixin, db.Model):
+class Pilot(TimestampMixin, Model):
     __tablename__ = "pilot"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="period"),
@@ -73,7 +73,7 @@ class Pilot(TimestampMixin, db.Model):
         return f"<Pilot {self.id} {self.starts_on}..{self.ends_on} {self.verdict}>"
 
 
-class PilotKpi(db.Model):
+class PilotKpi(Model):
     """One indicator: name, unit, baseline → target, and the actual value once reported."""
 
     __tablename__ = "pilot_kpi"
@@ -99,7 +99,7 @@ class PilotKpi(db.Model):
         return self.actual >= self.target
 
 
-class PilotUpdate(db.Model):
+class PilotUpdate(Model):
     """A progress note during the pilot (経過報告)."""
 
     __tablename__ = "pilot_update"

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db, utcnow
+from models.base import Model, TimestampMixin, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
 
@@ -32,7 +32,7 @@ OPEN_STATUSES: tuple[str, ...] = ("submitted", "shortlisted", "invited")
 _OPEN_SQL = "status IN ('submitted', 'shortlisted', 'invited')"
 
 
-class Proposal(TimestampMixin, db.Model):
+class Proposal(TimestampMixin, Model):
     __tablename__ = "proposal"
     __table_args__ = (
         CheckConstraint(
@@ -102,7 +102,7 @@ class Proposal(TimestampMixin, db.Model):
         return f"<Proposal {self.id} c={self.challenge_id} org={self.organisation_id} {self.status}>"
 
 
-class ProposalAttachment(db.Model):
+class ProposalAttachment(Model):
     """A file kept outside the web root under a random name; served only through an audited view."""
 
     __tablename__ = "proposal_attachment"

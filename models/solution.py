@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 from models.organisation import Organisation
 
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "target_users", "track_record", "evidence")
 
 
-class Solution(TimestampMixin, db.Model):
+class Solution(TimestampMixin, Model):
     __tablename__ = "solution"
     __table_args__ = (
         CheckConstraint(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db, utcnow
+from models.base import Model, TimestampMixin, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
 
@@ -29,7 +29,7 @@ def _is_owner_side(user: Any, challenge: Challenge) -> bool:
     return bool(user.is_staff or (user.is_municipal and user.organisation_id == challenge.organisation_id))
 
 
-class Sounding(TimestampMixin, db.Model):
+class Sounding(TimestampMixin, Model):
     __tablename__ = "sounding"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="period"),
@@ -68,7 +68,7 @@ class Sounding(TimestampMixin, db.Model):
         return f"<Sounding {self.id} c={self.challenge_id} {self.starts_on}..{self.ends_on}>"
 
 
-class SoundingSlot(db.Model):
+class SoundingSlot(Model):
     __tablename__ = "sounding_slot"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="period"),
@@ -90,7 +90,7 @@ class SoundingSlot(db.Model):
         return len(self.bookings) >= self.capacity
 
 
-class SoundingBooking(db.Model):
+class SoundingBooking(Model):
     """A company's place in a slot: the one-to-one dialogue (個別対話)."""
 
     __tablename__ = "sounding_booking"
@@ -127,7 +127,7 @@ class SoundingBooking(db.Model):
         )
 
 
-class DialogueNote(db.Model):
+class DialogueNote(Model):
     """A private note on one dialogue, written by either side."""
 
     __tablename__ = "dialogue_note"

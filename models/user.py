@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 from models.codes import Role
 from models.organisation import Organisation
 
@@ -18,7 +18,7 @@ from models.organisation import Organisation
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, TimestampMixin, Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(

@@ -6,10 +6,10 @@ import numpy as np
 from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import TimestampMixin, db
+from models.base import Model, TimestampMixin
 
 
-class StoredVector(TimestampMixin, db.Model):
+class StoredVector(TimestampMixin, Model):
     __tablename__ = "stored_vector"
     __table_args__ = (
         UniqueConstraint("entity_type", "entity_id", "slot", "model_id", name="uq_stored_vector_key"),

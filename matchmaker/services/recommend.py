@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.i18n import format_yen_range
@@ -201,7 +201,7 @@ def _upsert(dialect: str, organisation_id: int, day: date, shown: int, top3: int
     """INSERT … ON CONFLICT (organisation_id, day) DO UPDATE: one statement, safe under concurrency."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    table = CompanyExposure.__table__
+    table = cast(Table, CompanyExposure.__table__)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(organisation_id=organisation_id, day=day, shown=shown, top3=top3)
     return stmt.on_conflict_do_update(

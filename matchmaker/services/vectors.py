@@ -75,8 +75,8 @@ def schedule_reembed(entity: Entity) -> None:
 
 
 def reembed(kind: str, entity_id: int) -> int:
-    model = Challenge if kind == "challenge" else Solution
-    entity = db.session.get(model, entity_id)
+    entity: Entity | None = (db.session.get(Challenge, entity_id) if kind == "challenge"
+                             else db.session.get(Solution, entity_id))
     if entity is None:
         return 0
     return _embed_entities([entity])
@@ -85,10 +85,12 @@ def reembed(kind: str, entity_id: int) -> int:
 def sync_all_vectors(batch_size: int = 32) -> int:
     """Embed every slot that is missing or stale for the configured encoder."""
     written = 0
-    for model in (Challenge, Solution):
+    models: tuple[type[Challenge | Solution], ...] = (Challenge, Solution)
+    for model in models:
         ids = list(db.session.scalars(select(model.id).order_by(model.id)))
         for start in range(0, len(ids), batch_size):
-            rows = list(db.session.scalars(select(model).where(model.id.in_(ids[start:start + batch_size]))))
+            rows: list[Entity] = list(db.session.scalars(
+                select(model).where(model.id.in_(ids[start:start + batch_size]))))
             written += _embed_entities(rows)
     if written:
         log.info("embedded %d slots", written)

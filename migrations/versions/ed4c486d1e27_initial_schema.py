@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-12-05 07:50:00.840234
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ed4c486d1e27'
