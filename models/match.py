@@ -18,7 +18,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, TimestampMixin, utcnow
+from models.base import Model, TimestampMixin, UTCDateTime, utcnow
 from models.challenge import Challenge
 from models.solution import Solution
 
@@ -143,7 +142,7 @@ class Match(TimestampMixin, Model):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
     solution_id: Mapped[int] = mapped_column(ForeignKey("solution.id"), index=True)
     stage: Mapped[str] = mapped_column(String(20), default=M.RECOMMENDED.value, index=True)
-    stage_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     origin: Mapped[str] = mapped_column(String(30), default="company_interest")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Ranking features of the recommendation that led here (rank, score, …) to train a reranker.
@@ -160,7 +159,7 @@ class Match(TimestampMixin, Model):
     close_reason: Mapped[str | None] = mapped_column(String(30))
     close_note: Mapped[str | None] = mapped_column(Text)
     closed_from: Mapped[str | None] = mapped_column(String(20))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     challenge: Mapped[Challenge] = relationship()
     solution: Mapped[Solution] = relationship()
@@ -237,7 +236,7 @@ class MatchEvent(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     match_id: Mapped[int] = mapped_column(ForeignKey("match.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(40), default="stage")
     from_stage: Mapped[str | None] = mapped_column(String(20))

@@ -11,10 +11,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, TimestampMixin, utcnow
+from models.base import Model, TimestampMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from models.match import Match
@@ -53,7 +53,7 @@ class Pilot(TimestampMixin, Model):
     # The results report.
     verdict: Mapped[str | None] = mapped_column(String(20))
     report_summary: Mapped[str | None] = mapped_column(Text)
-    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     match: Mapped[Match] = relationship(back_populates="pilot", uselist=False)
@@ -108,7 +108,7 @@ class PilotUpdate(Model):
     pilot_id: Mapped[int] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     pilot: Mapped[Pilot] = relationship(back_populates="updates")
     author: Mapped[User | None] = relationship()

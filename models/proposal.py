@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, TimestampMixin, utcnow
+from models.base import Model, TimestampMixin, UTCDateTime, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
 
@@ -58,9 +58,9 @@ class Proposal(TimestampMixin, Model):
     cost_estimate: Mapped[int] = mapped_column(Integer)  # 概算費用（円）
     needs_from_municipality: Mapped[str] = mapped_column(Text, default="")  # 自治体に求める協力
 
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -116,7 +116,7 @@ class ProposalAttachment(Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, utcnow
+from models.base import Model, UTCDateTime, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
 
@@ -34,9 +34,9 @@ class Question(Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # asking company
     asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
-    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answer: Mapped[str | None] = mapped_column(Text)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     challenge: Mapped[Challenge] = relationship()

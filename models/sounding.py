@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, TimestampMixin, utcnow
+from models.base import Model, TimestampMixin, UTCDateTime, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
 
@@ -47,7 +47,7 @@ class Sounding(TimestampMixin, Model):
     entry_deadline: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     results_summary: Mapped[str | None] = mapped_column(Text)  # 実施結果概要
-    results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     challenge: Mapped[Challenge] = relationship()
     slots: Mapped[list[SoundingSlot]] = relationship(
@@ -77,8 +77,8 @@ class SoundingSlot(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sounding_id: Mapped[int] = mapped_column(ForeignKey("sounding.id", ondelete="CASCADE"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     place: Mapped[str] = mapped_column(String(200), default="")  # 会場 or オンライン
 
@@ -107,7 +107,7 @@ class SoundingBooking(Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     match_id: Mapped[int] = mapped_column(ForeignKey("match.id"), index=True)
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     sounding: Mapped[Sounding] = relationship(back_populates="bookings")
     slot: Mapped[SoundingSlot] = relationship(back_populates="bookings")
@@ -136,7 +136,7 @@ class DialogueNote(Model):
     booking_id: Mapped[int] = mapped_column(ForeignKey("sounding_booking.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     booking: Mapped[SoundingBooking] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()

@@ -7,10 +7,10 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Model, TimestampMixin
+from models.base import Model, TimestampMixin, UTCDateTime
 from models.codes import Role
 from models.organisation import Organisation
 
@@ -39,7 +39,7 @@ class User(UserMixin, TimestampMixin, Model):
     department: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # How e-mail about notifications arrives: one mail each, or a daily / weekly digest.
     notification_frequency: Mapped[str] = mapped_column(
         String(10), CheckConstraint("notification_frequency IN ('immediate', 'daily', 'weekly')",

@@ -33,7 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
-from sqlalchemy import DateTime, event, select
+from sqlalchemy import event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -56,6 +56,7 @@ from models import (
     User,
     db,
 )
+from models.base import UTCDateTime
 
 JST = ZoneInfo("Asia/Tokyo")
 AUDIT_SOURCE = "demo"  # as the loader marks the demo accounts
@@ -139,17 +140,12 @@ SLOW_MOBILITY = "グリーンスローモビリティ（低速電動カート）
 # --- the scene: who acts, and when -------------------------------------------------------------
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _restamp(obj: Any, moment: datetime, since: datetime, until: datetime, *, new: bool) -> None:
     """Move the timestamps a service wrote "now" (between ``since`` and ``until``) to ``moment``;
     columns left to their default (new rows) or to ``onupdate`` (changed rows) get it too."""
     for attr in sa_inspect(obj).mapper.column_attrs:
         column = attr.columns[0]
-        if not isinstance(column.type, DateTime):
+        if not isinstance(column.type, UTCDateTime):
             continue
         value = getattr(obj, attr.key)
         if not new and column.onupdate is not None:
@@ -158,7 +154,7 @@ def _restamp(obj: Any, moment: datetime, since: datetime, until: datetime, *, ne
         elif value is None:
             if new and column.default is not None:
                 setattr(obj, attr.key, moment)
-        elif since <= _aware(value) <= until:
+        elif since <= value <= until:
             setattr(obj, attr.key, moment)
     if new and isinstance(obj, AuditEvent):
         obj.details = {**(obj.details or {}), "source": AUDIT_SOURCE}
@@ -233,7 +229,7 @@ class Scene:
 
     def published_before(self, challenge: Challenge, offset: int) -> None:
         """Back-date the publication to two weeks before the first step of a story (demo only)."""
-        if challenge.published_at is None or _aware(challenge.published_at) > self.moment(offset - 14, 10):
+        if challenge.published_at is None or challenge.published_at > self.moment(offset - 14, 10):
             with self.on(offset - 14, 10) as moment:
                 _back_date(challenge, moment)
 
@@ -241,7 +237,7 @@ class Scene:
 def _back_date(challenge: Challenge, published_at: datetime) -> None:
     """Publication (and the draft before it) back-dated; run inside ``Scene.on`` (updated_at follows)."""
     challenge.published_at = published_at
-    challenge.created_at = min(_aware(challenge.created_at), published_at - timedelta(days=10))
+    challenge.created_at = min(challenge.created_at, published_at - timedelta(days=10))
 
 
 def create_staff(scene: Scene) -> None:
