@@ -96,20 +96,30 @@ def register_commands(app: Flask) -> None:
 
 
 def start_background_work(app: Flask) -> None:
-    """In the embedded default, embed whatever is missing once the site serves its first request.
+    """In the embedded default, once the site serves its first request: embed whatever is missing
+    and start the daily notification run (matchmaker/schedule.py).
 
     Not at start-up: CLI commands (migrations, imports) build the app too and must not race a job.
     """
-    if app.config["JOB_RUNNER"] != "thread" or not app.config.get("EMBED_ON_START", True):
+    if app.config["JOB_RUNNER"] != "thread":
+        return
+    embed = app.config.get("EMBED_ON_START", True)
+    daily = app.config["DAILY_JOBS"]
+    if not (embed or daily):
         return
     started = False
 
     @app.before_request
-    def _sync_vectors_once() -> None:
+    def _start_once() -> None:
         nonlocal started
         if started:
             return
         started = True
-        from matchmaker.services.vectors import sync_all_vectors
+        if embed:
+            from matchmaker.services.vectors import sync_all_vectors
 
-        app.extensions["jobs"].submit("sync-all", sync_all_vectors)
+            app.extensions["jobs"].submit("sync-all", sync_all_vectors)
+        if daily:
+            from matchmaker.schedule import start_daily_schedule
+
+            start_daily_schedule(app)

@@ -22,7 +22,6 @@ class Config:
     JOB_RUNNER: str = "thread"
     # Demo mode shows the demo accounts on the landing page.
     DEMO_MODE: bool = False
-    # Publication without a coordinator when the deployment has none.
     PAGE_SIZE: int = 20
     MAX_CONTENT_LENGTH: int = 20 * 1024 * 1024
     UPLOAD_FOLDER: str | None = None  # default: <instance>/uploads, outside the web root
@@ -33,6 +32,8 @@ class Config:
     MAIL_USE_TLS: bool = False
     MAIL_FROM: str = "matchmaker@localhost"
     SITE_URL: str | None = None  # e.g. https://matchmaker.example.jp: the base of links in e-mail
+    # Send reminders, warnings and digests every morning from inside the site (off where cron does it).
+    DAILY_JOBS: bool = True
     STALLED_AFTER_DAYS: int = 30
     # Learning from outcomes: "on" re-orders recommendations by a model fitted on match outcomes,
     # once LEARNED_RERANKER_MIN_LABELS labels (both classes) exist and the offline check does not get worse.
@@ -57,6 +58,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_SMTP_TLS": "MAIL_USE_TLS",
     "MATCHMAKER_MAIL_FROM": "MAIL_FROM",
     "MATCHMAKER_SITE_URL": "SITE_URL",
+    "MATCHMAKER_DAILY_JOBS": "DAILY_JOBS",
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
 }
 
