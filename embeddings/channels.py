@@ -26,8 +26,14 @@ def _row_stats(scores: np.ndarray, self_columns: np.ndarray | None = None) -> tu
     if self_columns is not None and np.any(self_columns >= 0):
         rows = np.flatnonzero(self_columns >= 0)
         scores = scores.astype(np.float64)
-        scores[rows, self_columns[rows]] = np.nan
-        return np.nanmean(scores, axis=1).astype(np.float32), np.nanstd(scores, axis=1).astype(np.float32)
+        keep = np.ones(scores.shape, dtype=bool)
+        keep[rows, self_columns[rows]] = False
+        count = keep.sum(axis=1)
+        safe = np.maximum(count, 1)
+        mean = np.where(keep, scores, 0.0).sum(axis=1) / safe
+        var = np.where(keep, (scores - mean[:, None]) ** 2, 0.0).sum(axis=1) / safe
+        # A document alone on its side has nothing to be calibrated against: no spread.
+        return mean.astype(np.float32), np.where(count > 0, np.sqrt(var), 0.0).astype(np.float32)
     return scores.mean(axis=1).astype(np.float32), scores.std(axis=1).astype(np.float32)
 
 

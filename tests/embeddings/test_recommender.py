@@ -166,3 +166,11 @@ def test_a_document_is_left_out_of_its_own_calibration_sample() -> None:
         assert same.dense_mean_[row] == pytest.approx(0.0) and same.dense_std_[row] == pytest.approx(0.0)
         assert plain.dense_mean_[row] == pytest.approx(0.2)  # its own cosine of 1 counted: the bias removed
         assert plain.lex_mean_[row] == pytest.approx(lexical[row].mean(), rel=1e-5)
+
+
+def test_a_lone_document_has_no_spread_to_be_calibrated_against() -> None:
+    from embeddings.channels import Direction
+
+    lone = Direction("bm25:char23").fit([["防災"]], [["防災"]], np.ones((1, 2), np.float32),
+                                        np.ones((1, 2), np.float32), same_side=True)
+    assert lone.lex_std_[0] == 0.0 and lone.dense_std_[0] == 0.0
