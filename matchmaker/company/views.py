@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from matchmaker.auth import require_roles
 from matchmaker.company.forms import SolutionForm
-from matchmaker.services import recommend, solutions
+from matchmaker.services import recommend, solutions, todo
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Solution, db
 
@@ -38,7 +38,8 @@ def dashboard() -> str:
     _own_company_only()
     profiles = solutions.solutions_of(current_user.organisation_id)
     matches = recommend.top_challenges_per_solution([p for p in profiles if p.active], k=DASHBOARD_TOP)
-    return render_template("company/dashboard.html", profiles=profiles, matches=matches)
+    return render_template("company/dashboard.html", profiles=profiles, matches=matches,
+                           todo_items=todo.for_company(current_user.organisation_id))
 
 
 @bp.route("/solutions/new", methods=["GET", "POST"])

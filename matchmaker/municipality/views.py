@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from matchmaker.auth import require_roles
 from matchmaker.municipality.forms import ChallengeForm, MoveForm
 from matchmaker.services import challenges as challenge_service
-from matchmaker.services import clarity
+from matchmaker.services import clarity, todo
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Challenge, User, db
 from models.codes import ChallengeStatus
@@ -61,7 +61,8 @@ def dashboard() -> str:
             rows.append(DashboardRow(item, report.score if report else None, len(report.blockers) if report else 0))
         groups.append(StatusGroup(status, rows))
     return render_template("municipality/dashboard.html", groups=groups, total=len(items),
-                           coordinators_exist=challenge_service.coordinators_exist())
+                           coordinators_exist=challenge_service.coordinators_exist(),
+                           todo_items=todo.for_municipality(current_user.organisation_id, today))
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
