@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 
 from flask import url_for
 from sqlalchemy import func, select
@@ -96,16 +94,3 @@ def test_dates_move_with_today_and_published_challenges_have_a_past_publication_
                 assert published.date() < row.deadline
         else:
             assert row.published_at is None
-
-
-def test_the_pipeline_hook_receives_what_was_loaded(app, db, monkeypatch):
-    seen = {}
-    monkeypatch.setitem(sys.modules, "matchmaker.demo.pipeline",
-                        SimpleNamespace(load=lambda demo: seen.update(demo=demo)))
-
-    loader.load(today=loader.BASE_DATE)
-
-    demo = seen["demo"]
-    assert set(demo.accounts) == {"admin", "coordinator", "municipal", "company"}
-    assert len(demo.challenges) >= 40 and len(demo.solutions) >= 80 and demo.shift == timedelta(0)
-    db.session.rollback()

@@ -7,17 +7,14 @@ between them, so deadlines never lie in the past of a fresh demo. Nothing is emb
 site's background runner embeds whatever is missing once it serves its first request, so `make run`
 never waits for the model.
 
-Extension point: when a module ``matchmaker.demo.pipeline`` with a function ``load(demo: DemoData)``
-exists, it is called last, inside the same transaction (flush and audit, do not commit), to add
-matches at every stage of the pipeline.
+Last, ``matchmaker.demo.pipeline`` adds matches at every stage of the pipeline inside the same
+transaction, through the real services.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -29,7 +26,7 @@ from matchmaker.demo.accounts import DEMO_ACCOUNTS, DEMO_DIR
 from matchmaker.i18n import fiscal_year_of
 from matchmaker.services import audit
 from matchmaker.services.importer import ImportReport, Kind, SourceRow, import_rows, read_file
-from models import Challenge, Organisation, Solution, User, db
+from models import Challenge, Match, Organisation, Solution, User, db
 from models.codes import ChallengeStatus
 
 BASE_DATE = date(2026, 11, 22)  # the day the demo data describes as "today"
@@ -70,7 +67,9 @@ def load(today: date | None = None) -> DemoData:
         getattr(demo, kind).extend(report.created)
     date_publication(demo.challenges, today)
     demo.accounts = create_accounts()
-    _run_pipeline_hook(demo)
+    from matchmaker.demo import pipeline  # it builds on DemoData, defined here
+
+    pipeline.load(demo)
     return demo
 
 
@@ -122,16 +121,6 @@ def create_accounts() -> dict[str, User]:
     return accounts
 
 
-def _run_pipeline_hook(demo: DemoData) -> None:
-    try:
-        module: Any = importlib.import_module("matchmaker.demo.pipeline")
-    except ModuleNotFoundError as error:
-        if error.name != "matchmaker.demo.pipeline":
-            raise
-        return
-    module.load(demo)
-
-
 # --- the command -------------------------------------------------------------------------------
 
 demo_cli = AppGroup("demo", help="デモデータ")
@@ -152,6 +141,9 @@ def load_command(if_empty: bool) -> None:
                  "ソリューション %(solutions)d（日付を %(days)+d 日ずらしました）。",
                  organisations=len(demo.organisations), challenges=len(demo.challenges),
                  solutions=len(demo.solutions), days=demo.shift.days))
+    matches = db.session.scalar(select(func.count(Match.id))) or 0
+    if matches:
+        click.echo(_("提案から導入・終了まで、各段階のマッチ %(n)d 件があります。", n=matches))
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  {spec['role']:<12} {spec['email']:<32} {spec['password']}")
     click.echo(_("推薦に使うベクトルは、サイトの起動後にバックグラウンドで計算されます"
