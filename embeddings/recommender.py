@@ -245,12 +245,17 @@ class TwoSidedRecommender:
         # Each feature contributes weight × 2 × (value − 0.5); summed in place over all targets,
         # per-feature contributions only for the pool (they are shown as reasons).
         structure = np.full(len(docs), -sum(weights.get(n, 0.0) for n in struct), np.float32)
+        scaled = np.empty_like(structure)
         for name, values in struct.items():
             if weights.get(name, 0.0):
-                structure += 2.0 * weights[name] * values
-        forward = cfg.lexical_weight * lex + cfg.dense_weight * dense
-        base = forward + structure
-        pool = candidates[top_k_indices(base[candidates], cfg.pool_size)]
+                structure += np.multiply(values, np.float32(2.0 * weights[name]), out=scaled)
+        forward = np.multiply(lex, np.float32(cfg.lexical_weight))
+        forward += np.multiply(dense, np.float32(cfg.dense_weight), out=scaled)
+        base = np.add(forward, structure, out=scaled)
+        if candidates.size == base.size:  # nothing filtered out: no copy
+            pool = top_k_indices(base, cfg.pool_size)
+        else:
+            pool = candidates[top_k_indices(base[candidates], cfg.pool_size)]
         if rev is not None and q.reverse_doc is not None:
             rlex, rdense = rev.pair_z(pool, q.reverse_doc, q.reverse_vector)
             reverse = cfg.lexical_weight * rlex + cfg.dense_weight * rdense

@@ -59,8 +59,8 @@ class SideIndex:
     domains: CodeMatrix
     forms: CodeMatrix
     prefectures: CodeMatrix
-    budget_lo: np.ndarray  # float64, nan = open
-    budget_hi: np.ndarray
+    budget_lo: np.ndarray  # float32, 0 = open
+    budget_hi: np.ndarray  # float32, inf = open
     budget_unknown: np.ndarray  # bool: both ends open
     maturity: np.ndarray  # float32, nan = unknown
     owners: tuple[str, ...]
@@ -76,8 +76,8 @@ class SideIndex:
             domains=CodeMatrix.build([d.domains for d in docs]),
             forms=CodeMatrix.build([d.forms for d in docs]),
             prefectures=CodeMatrix.build([d.prefectures for d in docs]),
-            budget_lo=np.nan_to_num(np.array([num(d.budget[0]) for d in docs]), nan=0.0),
-            budget_hi=np.nan_to_num(np.array([num(d.budget[1]) for d in docs]), nan=np.inf),
+            budget_lo=np.nan_to_num(np.array([num(d.budget[0]) for d in docs], dtype=np.float32), nan=0.0),
+            budget_hi=np.nan_to_num(np.array([num(d.budget[1]) for d in docs], dtype=np.float32), nan=np.inf),
             budget_unknown=np.array([d.budget == (None, None) for d in docs], dtype=bool),
             maturity=np.array(
                 [MATURITY_LEVELS.get(d.maturity or "", np.nan) for d in docs], dtype=np.float32
@@ -87,25 +87,29 @@ class SideIndex:
 
 
 def _set_overlap(matrix: CodeMatrix, query: frozenset[str]) -> np.ndarray:
+    if not query:
+        return np.full(matrix.masks.shape[0], 0.5, dtype=np.float32)
     shared, size = matrix.overlap(query)
-    smaller = np.minimum(size, float(len(query)))
-    return np.where(smaller > 0, shared / np.maximum(smaller, 1.0), 0.5).astype(np.float32)
+    smaller = np.minimum(size, np.float32(len(query)))
+    out = shared / np.maximum(smaller, np.float32(1.0))
+    out[smaller == 0] = 0.5
+    return out
 
 
 def _range_fit(lo_a: float, hi_a: float, side: SideIndex) -> np.ndarray:
     """1 on overlap, ratio of the nearer ends on a gap, 0.5 when a side is wholly unknown."""
     if np.isnan(lo_a) and np.isnan(hi_a):
         return np.full(side.budget_lo.shape[0], 0.5, dtype=np.float32)
-    a_lo = 0.0 if np.isnan(lo_a) else lo_a
-    a_hi = np.inf if np.isnan(hi_a) else hi_a
-    b_lo, b_hi = side.budget_lo, side.budget_hi  # open ends already 0 / inf
-    fit = np.ones(b_lo.shape[0], dtype=np.float64)
-    dearer = b_lo > a_hi  # candidate's range above the query's
+    a_lo = np.float32(0.0 if np.isnan(lo_a) else lo_a)
+    a_hi = np.float32(np.inf if np.isnan(hi_a) else hi_a)
+    b_lo, b_hi = side.budget_lo, side.budget_hi  # float32; open ends already 0 / inf
+    fit = np.ones(b_lo.shape[0], dtype=np.float32)
+    dearer = np.flatnonzero(b_lo > a_hi)  # candidate's range above the query's
     fit[dearer] = a_hi / b_lo[dearer]
-    cheaper = b_hi < a_lo  # candidate's range below the query's
+    cheaper = np.flatnonzero(b_hi < a_lo)  # candidate's range below the query's
     fit[cheaper] = np.minimum(fit[cheaper], b_hi[cheaper] / a_lo)
     fit[side.budget_unknown] = 0.5
-    return fit.astype(np.float32)
+    return fit
 
 
 def structure_features(query: MatchDocument, side: SideIndex) -> dict[str, np.ndarray]:
