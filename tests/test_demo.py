@@ -1,4 +1,5 @@
-"""`flask demo load`: enough realistic data, one account per role, dates that never go stale, no embedding."""
+"""`flask demo load`: enough realistic data, one account per role, dates that never go stale, the
+bundled vectors instead of encoding."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from matchmaker.demo import accounts as demo_accounts
 from matchmaker.demo import loader
+from matchmaker.services import vectors
 from models import AuditEvent, Challenge, Organisation, Solution, StoredVector, User
 
 
@@ -31,8 +33,11 @@ def test_demo_load_fills_an_empty_site(runner, db, client):
     assert count(db, func.count(Challenge.id), where=[Challenge.status == "published"]) >= 20
     assert count(db, func.count(AuditEvent.id), where=[AuditEvent.action == "challenge.imported",
                                                         AuditEvent.actor_id.is_(None)]) >= 40
-    assert count(db, func.count(StoredVector.id)) == 0  # embedding is left to the site's background runner
+    # Every slot gets the vector bundled with the demo: nothing is left for the model to encode.
+    slots = 2 * (count(db, func.count(Challenge.id)) + count(db, func.count(Solution.id)))
+    assert count(db, func.count(StoredVector.id)) == slots
     assert not db.session.info.get("jobs_after_commit")
+    assert vectors.sync_all_vectors() == 0
 
     roles = {spec["role"] for spec in demo_accounts.DEMO_ACCOUNTS}
     assert roles == {"admin", "coordinator", "municipal", "company"}
@@ -94,3 +99,11 @@ def test_dates_move_with_today_and_published_challenges_have_a_past_publication_
                 assert published.date() < row.deadline
         else:
             assert row.published_at is None
+
+
+def test_bundled_vectors_are_never_mixed_with_another_encoder(app, db):
+    app.config["MATCHMAKER_ENCODER"] = "hash:64"
+    demo = loader.load()
+    assert demo.vectors_seeded == 0
+    assert count(db, func.count(StoredVector.id)) == 0
+    db.session.rollback()

@@ -47,6 +47,7 @@ class DemoData:
     solutions: list[Solution] = field(default_factory=list)
     accounts: dict[str, User] = field(default_factory=dict)  # role → user
     reports: dict[Kind, ImportReport] = field(default_factory=dict)
+    vectors_seeded: int = 0  # slots stored from the bundled demo vectors
 
     def rejections(self) -> list[str]:
         return [f"{FILES[kind]} 行 {r.line}: {r.message}"
@@ -70,6 +71,9 @@ def load(today: date | None = None) -> DemoData:
     from matchmaker.demo import pipeline  # it builds on DemoData, defined here
 
     pipeline.load(demo)
+    from matchmaker.demo import vectors
+
+    demo.vectors_seeded = vectors.seed([*demo.challenges, *demo.solutions])
     return demo
 
 
@@ -146,5 +150,19 @@ def load_command(if_empty: bool) -> None:
         click.echo(_("提案から導入・終了まで、各段階のマッチ %(n)d 件があります。", n=matches))
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  {spec['role']:<12} {spec['email']:<32} {spec['password']}")
-    click.echo(_("推薦に使うベクトルは、サイトの起動後にバックグラウンドで計算されます"
-                 "（すぐに計算するには flask --app wsgi embeddings sync）。"))
+    slots = 2 * (len(demo.challenges) + len(demo.solutions))
+    if demo.vectors_seeded < slots:
+        click.echo(_("推薦に使うベクトルは、サイトの起動後にバックグラウンドで計算されます"
+                     "（すぐに計算するには flask --app wsgi embeddings sync）。"))
+    else:
+        click.echo(_("推薦に使うベクトルは、デモに同梱のもの（%(n)d 件）を使いました。", n=demo.vectors_seeded))
+
+
+@demo_cli.command("export-vectors")
+def export_vectors_command() -> None:
+    """デモの課題・ソリューションの保存済みベクトルを、デモに同梱するファイルに書き出します。"""
+    from matchmaker.demo import vectors
+
+    entities = [*db.session.scalars(select(Challenge)), *db.session.scalars(select(Solution))]
+    n = vectors.export(entities)
+    click.echo(_("%(n)d 件のベクトルを %(path)s に書き出しました。", n=n, path=vectors.BUNDLE))
