@@ -11,7 +11,7 @@ from sqlalchemy import select
 from matchmaker import create_app
 from matchmaker.schedule import next_run, run_daily
 from matchmaker.services.challenges import local_today
-from models import Notification
+from models import Notification, db
 from tests.conftest import base_config
 from tests.pipeline_factories import make_match, make_pair, make_pilot
 
@@ -26,8 +26,6 @@ def test_next_run_is_the_next_seven_oclock_in_japan() -> None:
 
 
 def _pilot_ending_tomorrow():
-    from models import db
-
     today = local_today()
     pair = make_pair()
     make_match(pair.challenge, pair.solution, stage="pilot",
@@ -63,4 +61,6 @@ def test_the_site_runs_it_in_the_background_once_it_serves(app, db, tmp_path) ->
     finally:
         site.extensions["daily_schedule_stop"].set()
         site.extensions["jobs"].wait(timeout=60)
+        with site.app_context():  # close its pooled connections now, not whenever GC runs
+            db.engine.dispose()
     assert sorted(told) == sorted([pair.owner.id, pair.company_user.id])
