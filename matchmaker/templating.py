@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         fiscal_year=i18n.format_fiscal_year,
         yen=i18n.format_yen,
         domain_label=lambda c: _label(codes.DOMAINS, c),
+        prefecture=lambda p: _label(codes.PREFECTURE_LABELS, p),
         form_label=lambda c: _label(codes.COLLABORATION_FORMS, c),
         maturity_label=lambda c: _label(codes.MATURITY, c),
         size_label=lambda c: _label(codes.COMPANY_SIZES, c),

@@ -53,3 +53,16 @@ def test_user_can_switch_to_english_and_back(client) -> None:
     assert "官民共創マッチング" not in page_text(page)
     client.post("/language", data={"locale": "ja", "next": "/"})
     assert get_page(client, "public.index").html["lang"] == "ja"
+
+
+def test_prefectures_read_in_the_reader_s_language(client, db) -> None:
+    from tests import factories
+
+    challenge = factories.make_challenge(factories.make_municipality(name="テスト市", prefecture="兵庫県"))
+    db.session.commit()
+    client.post("/language", data={"locale": "en", "next": "/"})
+    listing = get_page(client, "public.challenges")
+    assert "Hyogo" in page_text(listing) and "兵庫県" not in page_text(listing)
+    assert "(Hyogo)" in page_text(get_page(client, "public.challenge", challenge_id=challenge.id)).replace("（", "(").replace("）", ")")
+    client.post("/language", data={"locale": "ja", "next": "/"})
+    assert "兵庫県" in page_text(get_page(client, "public.challenges"))

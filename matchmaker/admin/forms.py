@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, R
 
 from matchmaker.fields import WholeNumberField
 from matchmaker.services.admin import OrganisationInput
-from models.codes import COMPANY_SIZES, PREFECTURES, ROLE_LABELS
+from models.codes import COMPANY_SIZES, PREFECTURE_LABELS, PREFECTURES, ROLE_LABELS
 
 
 class StaffAccountForm(FlaskForm):
@@ -46,7 +46,7 @@ class ReasonForm(FlaskForm):
 class OrganisationForm(FlaskForm):
     name = StringField(_l("組織名"), validators=[DataRequired(message=_l("組織名を入力してください。")),
                                               Length(max=200, message=_l("200文字以内で入力してください。"))])
-    prefecture = SelectField(_l("都道府県"), choices=[SelectChoice("", "—")] + [SelectChoice(p) for p in PREFECTURES],
+    prefecture = SelectField(_l("都道府県"), choices=[SelectChoice("", "—")] + [SelectChoice(p, PREFECTURE_LABELS[p]) for p in PREFECTURES],
                              validators=[DataRequired(message=_l("都道府県を選んでください。"))])
     lg_code = StringField(
         _l("全国地方公共団体コード"),

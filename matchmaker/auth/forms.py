@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp
 
-from models.codes import COMPANY_SIZES, PREFECTURES
+from models.codes import COMPANY_SIZES, PREFECTURE_LABELS, PREFECTURES
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +31,7 @@ class RegisterForm(FlaskForm):
     )
     organisation_name = StringField(_l("所属組織名"), validators=[DataRequired(), Length(max=200)],
                                     description=_l("例：神戸市、株式会社〇〇"))
-    prefecture = SelectField(_l("都道府県"), choices=[("", "—")] + [(p, p) for p in PREFECTURES],
+    prefecture = SelectField(_l("都道府県"), choices=[("", "—")] + [(p, PREFECTURE_LABELS[p]) for p in PREFECTURES],
                              validators=[DataRequired()])
     lg_code = StringField(
         _l("全国地方公共団体コード"),

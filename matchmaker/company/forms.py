@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 from matchmaker.fields import MultiCheckboxField, WholeNumberField
 from matchmaker.services.solutions import SOLUTION_FIELD_LABELS as L
 from matchmaker.services.solutions import SolutionInput
-from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY, PREFECTURES
+from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY, PREFECTURE_LABELS, PREFECTURES
 
 
 class AtLeastOne:
@@ -57,7 +57,7 @@ class SolutionForm(FlaskForm):
         L["lead_time_weeks"], message=_l("週数を数字で入力してください。"), maximum=520,
         range_message=_l("導入までの期間は0〜520週で入力してください。"),
         description=_l("契約から利用開始までのおおよその週数"))
-    regions = MultiCheckboxField(L["regions"], choices=[SelectChoice(p) for p in PREFECTURES],
+    regions = MultiCheckboxField(L["regions"], choices=[SelectChoice(p, PREFECTURE_LABELS[p]) for p in PREFECTURES],
                                  description=_l("選ばない場合は全国対応として扱います。"))
     maturity = RadioField(L["maturity"], choices=_choices(MATURITY), default="in_service",
                           validators=[DataRequired(message=_l("成熟度を選んでください。"))])

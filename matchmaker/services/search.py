@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from models import Challenge, Organisation, db
 from models.challenge import TEXT_FIELDS
-from models.codes import COLLABORATION_FORMS, DOMAINS, ChallengeStatus
+from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURE_LABELS, ChallengeStatus
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -262,7 +262,7 @@ def search(params: SearchParams, today: date, state_labels: dict[str, Any] | Non
     facets = {
         "domain": _facet_values(counts["domain"], DOMAINS, DOMAINS, params.domain),
         "prefecture": _facet_values(counts["prefecture"], prefectures or sorted(counts["prefecture"]),
-                                    {}, params.prefecture),
+                                    PREFECTURE_LABELS, params.prefecture),
         "form": _facet_values(counts["form"], COLLABORATION_FORMS, COLLABORATION_FORMS, params.form),
         "state": _facet_values(counts["state"], STATES, state_labels or {}, params.state),
     }
