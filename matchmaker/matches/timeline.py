@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from matchmaker.matches import bp
+from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
-from models import Challenge, Match, Proposal, Solution, SoundingBooking, User, db
+from models import Match, Proposal, SoundingBooking, User, db
 from models.match import CLOSE_REASONS, ORIGINS, PROCUREMENT_ROUTES, STAGE_LABELS, STAGE_ORDER
 from models.pilot import VERDICTS
 from models.proposal import PROPOSAL_STATUSES
@@ -138,13 +139,7 @@ class DashboardRow:
 def my_matches(user: Any) -> list[Match]:
     """Matches on the user's challenges (municipal) or of the user's solutions (company)."""
     query = select(Match).order_by(Match.stage_changed_at.desc(), Match.id.desc())
-    if user.is_municipal:
-        query = query.join(Challenge, Match.challenge_id == Challenge.id).where(
-            Challenge.organisation_id == user.organisation_id)
-    elif user.is_company:
-        query = query.join(Solution, Match.solution_id == Solution.id).where(
-            Solution.organisation_id == user.organisation_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(match_service.on_members_side(query, user)))
 
 
 def next_deadline(match: Match) -> tuple[date | None, str]:

@@ -25,6 +25,7 @@ from matchmaker.i18n import format_era_date, format_fiscal_year
 from matchmaker.services import fiscal, notify
 from matchmaker.services.challenges import local_today
 from matchmaker.services.mail import first_time, site_path
+from matchmaker.services.matches import on_members_side
 from models import Challenge, Match, Pilot, Solution, Sounding, SoundingBooking, User, db
 from models.match import MatchStage
 
@@ -183,13 +184,7 @@ def _sounding_deadlines(user: Any, start: date, end: date) -> list[Deadline]:
 
 
 def _pilot_ends(user: Any, start: date, end: date) -> list[Deadline]:
-    query = _pilot_matches().where(Pilot.ends_on >= start, Pilot.ends_on <= end)
-    if user.is_municipal:
-        query = query.join(Challenge, Match.challenge_id == Challenge.id).where(
-            Challenge.organisation_id == user.organisation_id)
-    elif user.is_company:
-        query = query.join(Solution, Match.solution_id == Solution.id).where(
-            Solution.organisation_id == user.organisation_id)
+    query = on_members_side(_pilot_matches().where(Pilot.ends_on >= start, Pilot.ends_on <= end), user)
     out: list[Deadline] = []
     for m in db.session.scalars(query):
         assert m.pilot is not None

@@ -19,7 +19,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from matchmaker.services import audit, notify
 from matchmaker.services.challenges import local_today
@@ -90,6 +90,18 @@ def record_event(match: Match, user: User | None, kind: str, reason: str | None 
 
 
 # --- creating matches ----------------------------------------------------------------------
+
+
+def on_members_side(query: Select[tuple[Match]], user: Any) -> Select[tuple[Match]]:
+    """Limit a query of matches to the member's side: the organisation's challenges (municipal
+    staff) or solutions (company staff). Coordinators and administrators keep every match."""
+    if user.is_municipal:
+        return query.join(Challenge, Match.challenge_id == Challenge.id).where(
+            Challenge.organisation_id == user.organisation_id)
+    if user.is_company:
+        return query.join(Solution, Match.solution_id == Solution.id).where(
+            Solution.organisation_id == user.organisation_id)
+    return query
 
 
 def find_match(challenge_id: int, solution_id: int) -> Match | None:
