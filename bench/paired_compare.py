@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
 from embeddings.config import RankerConfig
-from embeddings.datasets import RetrievalSet, load_retrieval_set
+from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.encoders import DEFAULT_ENCODER
 from embeddings.evaluate import DEFAULT_LEXICAL, HYBRID_WEIGHTS, channel_scores, top_ids
 from embeddings.fusion import rrf
@@ -43,8 +43,7 @@ def main() -> None:
     parser.add_argument("--lexical", default=DEFAULT_LEXICAL)
     args = parser.parse_args()
 
-    data = load_retrieval_set(args.set / "queries.jsonl", args.set / "corpus.jsonl", args.set / "qrels.tsv",
-                              args.limit)
+    data = load_retrieval_dir(args.set, args.limit)
     scores = channel_scores(data, ["lexical", "dense"], args.encoder, args.lexical, default_cache_dir())
     lexical = reciprocal_ranks(scores["lexical"], data)
     hybrid = reciprocal_ranks(rrf(scores, HYBRID_WEIGHTS, RankerConfig.rrf_k), data)

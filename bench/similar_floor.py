@@ -20,13 +20,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
 from embeddings.config import RankerConfig
-from embeddings.datasets import load_retrieval_set
+from embeddings.datasets import load_retrieval_dir
+from embeddings.devset import DEFAULT_ROOT as DEVSET
 from embeddings.devset_eval import documents, embed_documents
 from embeddings.recommender import TwoSidedRecommender
 from embeddings.vectorstore import default_cache_dir
 from matchmaker.services.similar import REFERENCE_SIZE, relevant_similar
-
-DEVSET = ROOT / "data" / "devset"
 
 
 def main() -> int:
@@ -35,7 +34,7 @@ def main() -> int:
     parser.add_argument("--shown", type=int, default=5)
     args = parser.parse_args()
     print(machine_header())
-    data = load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl", DEVSET / "qrels.tsv")
+    data = load_retrieval_dir(DEVSET)
     challenges, solutions = documents(data)
     vectors = embed_documents(challenges, args.encoder, default_cache_dir())
     rec = TwoSidedRecommender(RankerConfig()).fit(challenges, vectors, solutions, {})

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.datasets import read_jsonl
+from embeddings.devset import DEFAULT_ROOT as DEVSET
 from embeddings.documents import CHALLENGE_FIELDS, SOLUTION_FIELDS, MatchDocument
 
 ROOT = Path(__file__).resolve().parents[1]
-DEVSET = ROOT / "data" / "devset"
 PREFS = ["北海道", "青森県", "東京都", "神奈川県", "長野県", "静岡県", "大阪府", "兵庫県", "福岡県", "沖縄県"]
 DOMAINS = ["frailty", "transport", "counter_dx", "disaster", "childcare", "tourism", "agriculture",
            "environment", "education", "vacant_houses", "health", "infrastructure", "economy",

@@ -22,13 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
 from embeddings.config import RankerConfig, _structure_weights
-from embeddings.datasets import load_retrieval_set
-from embeddings.devset_eval import documents, embed_documents
+from embeddings.datasets import load_retrieval_dir
+from embeddings.devset import DEFAULT_ROOT as DEVSET
+from embeddings.devset_eval import embed_both
 from embeddings.metrics import evaluate_rankings
 from embeddings.recommender import TwoSidedRecommender
 from embeddings.vectorstore import default_cache_dir
-
-DEVSET = ROOT / "data" / "devset"
 
 
 def grid() -> list[dict[str, object]]:
@@ -61,11 +60,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     print(machine_header())
-    data = load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl",
-                              DEVSET / "qrels.tsv")
-    challenges, solutions = documents(data)
-    cv = embed_documents(challenges, args.encoder, default_cache_dir())
-    sv = embed_documents(solutions, args.encoder, default_cache_dir())
+    data = load_retrieval_dir(DEVSET)
+    challenges, cv, solutions, sv = embed_both(data, args.encoder, default_cache_dir())
     parts = {p: [q for q in data.query_ids if q.startswith(p)] for p in ("a-", "b-")}
     results = []
     for spec in args.lexical.split(","):

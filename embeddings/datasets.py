@@ -80,3 +80,8 @@ def load_retrieval_set(
         query_objects=[q.get("challenge") or {} for q in q_rows],
         doc_objects=[d.get("solution") or {} for d in d_rows],
     )
+
+
+def load_retrieval_dir(folder: Path, limit: int | None = None) -> RetrievalSet:
+    """``load_retrieval_set`` on a folder holding queries.jsonl, corpus.jsonl and qrels.tsv."""
+    return load_retrieval_set(folder / "queries.jsonl", folder / "corpus.jsonl", folder / "qrels.tsv", limit)

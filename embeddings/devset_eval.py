@@ -85,15 +85,22 @@ def evaluate_config(
     return evaluate_rankings(runs, data.qrels)
 
 
+def embed_both(
+    data: RetrievalSet, encoder_spec: str | None, cache: Path | None
+) -> tuple[list[MatchDocument], Vectors, list[MatchDocument], Vectors]:
+    """The set's challenges and solutions as documents, each side with its vectors."""
+    challenges, solutions = documents(data)
+    return (challenges, embed_documents(challenges, encoder_spec, cache),
+            solutions, embed_documents(solutions, encoder_spec, cache))
+
+
 def run_structured(
     data: RetrievalSet, methods: Sequence[str], encoder_spec: str, cache: Path,
     config: RankerConfig | None = None,
 ) -> dict[str, dict[str, float]]:
     """Metrics per method (``lexical``, ``dense``, ``text``, ``structure``, ``hybrid``)."""
-    challenges, solutions = documents(data)
     need_dense = any(m != "lexical" and m != "structure" for m in methods)
-    cv = embed_documents(challenges, encoder_spec if need_dense else None, cache)
-    sv = embed_documents(solutions, encoder_spec if need_dense else None, cache)
+    challenges, cv, solutions, sv = embed_both(data, encoder_spec if need_dense else None, cache)
     return {
         m: evaluate_config(data, challenges, cv, solutions, sv, method_config(m, config))
         for m in methods

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 
 import pytest
 
 from matchmaker.services import clarity
+from tests import factories
 
 TODAY = date(2026, 6, 1)
 
 GOOD: dict = {
-    "title": "高齢者のフレイル予防に向けた通いの場の参加促進",
-    "background": "高齢化率は32%に達し、要介護認定者は5年で18%増えた。市内120か所の通いの場の参加者は減少傾向にある。",
-    "problem": "通いの場に来なくなった高齢者の心身の変化に気づけず、フレイルの進行を早期に把握できていない。",
-    "causes": "参加状況が紙の名簿で管理され、欠席が続く人を地域包括支援センターが把握できない。",
+    **copy.deepcopy(factories.CHALLENGE_FIELDS),
     "affected": "75歳以上の独居・高齢夫婦世帯（約8,000人）、地域包括支援センター職員",
-    "target_state": "欠席が続く高齢者に早期に声をかけ、通いの場への参加を継続できる状態",
-    "kpis": "通いの場の参加率: 8% → 12%\nフレイル該当者の割合: 15% → 12%",
-    "constraints": "個人情報保護条例に基づき、参加者の同意取得が必要。担当職員は2名。",
-    "offerings": "実証フィールドとして通いの場10か所、参加者名簿データ（匿名化）、職員の伴走",
-    "budget_min": 1_000_000,
-    "budget_max": 3_000_000,
-    "fiscal_year": 2027,
-    "collaboration_forms": ["pilot", "outsourcing"],
-    "domains": ["frailty"],
-    "sdgs": [3, 11],
     "deadline": TODAY + timedelta(days=45),
-    "contact_department": "保健福祉局 高齢福祉課",
 }
 
 

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from embeddings.config import RankerConfig
-from embeddings.datasets import RetrievalSet, load_retrieval_set
+from embeddings.datasets import RetrievalSet, load_retrieval_dir
+from embeddings.devset import DEFAULT_ROOT as DEVSET
 from embeddings.devset_eval import documents, evaluate_config, method_config
 from embeddings.documents import embedding_texts
 from embeddings.text import vector_key
 
 ROOT = Path(__file__).resolve().parents[2]
-DEVSET = ROOT / "data" / "devset"
 VECTORS = Path(__file__).parent / "data" / "devset_vectors.npz"
 
 # Measured (2026-11-22, 84 queries × 286 profiles): lexical+structure MRR@10 0.840 /
@@ -38,8 +38,7 @@ MIN_GAIN_OVER_SINGLE_CHANNEL = 0.05
 def devset() -> RetrievalSet:
     if not (DEVSET / "qrels.tsv").exists():
         pytest.skip("data/devset not merged (python -m embeddings.devset)")
-    return load_retrieval_set(DEVSET / "queries.jsonl", DEVSET / "corpus.jsonl",
-                              DEVSET / "qrels.tsv")
+    return load_retrieval_dir(DEVSET)
 
 
 def stored_vectors(data: RetrievalSet) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
