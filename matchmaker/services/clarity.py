@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 Level = Literal["ok", "warn", "missing"]
 Values = Mapping[str, Any]
+Rule = Callable[[Mapping[str, Any], date], "Finding"]
 
 FIELD_LABELS: dict[str, Any] = {
     "title": _l("課題名"),
@@ -152,86 +153,79 @@ def _text(values: Values, field: str) -> str:
     return normalise(values.get(field))
 
 
+def _filled(field: str, level_if_empty: Level, ask: Any, ok: Any) -> Rule:
+    """A rule that only asks for ``field`` to be filled in (text, or at least one choice)."""
+    def rule(values: Values, today: date) -> Finding:
+        if normalise(values.get(field)):  # empty text and an empty list both normalise to ""
+            return Finding(field, "ok", str(ok))
+        return Finding(field, level_if_empty, str(ask))
+
+    rule.__name__ = f"check_{field}"
+    return rule
+
+
 def check_title(values: Values, today: date) -> Finding:
     title = _text(values, "title")
     if not title:
-        return Finding("title", "missing", _("課題名を入力してください。「誰の・何の課題か」が一目で分かる名前にします。"), 5)
+        return Finding("title", "missing", _("課題名を入力してください。「誰の・何の課題か」が一目で分かる名前にします。"))
     if len(title) < 8:
-        return Finding("title", "warn", _("課題名が短すぎます。対象と困りごとを入れてください（例：高齢者のフレイル予防に向けた通いの場の参加促進）。"), 5)
+        return Finding("title", "warn", _("課題名が短すぎます。対象と困りごとを入れてください（例：高齢者のフレイル予防に向けた通いの場の参加促進）。"))
     if len(title) > 60:
-        return Finding("title", "warn", _("課題名が長すぎます。60文字以内に絞り、詳しい内容は「課題」に書いてください。"), 5)
-    return Finding("title", "ok", _("課題名は具体的です。"), 5)
+        return Finding("title", "warn", _("課題名が長すぎます。60文字以内に絞り、詳しい内容は「課題」に書いてください。"))
+    return Finding("title", "ok", _("課題名は具体的です。"))
 
 
 def check_background(values: Values, today: date) -> Finding:
     text = _text(values, "background")
     if not text:
-        return Finding("background", "missing", _("背景・現状を書いてください。今どうなっているかを、数字（件数・人数・割合）を交えて書くと伝わります。"), 10)
+        return Finding("background", "missing", _("背景・現状を書いてください。今どうなっているかを、数字（件数・人数・割合）を交えて書くと伝わります。"))
     if len(text) < 30:
-        return Finding("background", "warn", _("背景・現状が短すぎます。これまでの経緯と、今どうなっているかを書いてください。"), 10)
+        return Finding("background", "warn", _("背景・現状が短すぎます。これまでの経緯と、今どうなっているかを書いてください。"))
     if not _DIGIT.search(text):
-        return Finding("background", "warn", _("現状を数字で示してください（例：問い合わせは年間1,200件、職員は3名）。"), 10)
-    return Finding("background", "ok", _("背景・現状が数字で示されています。"), 10)
+        return Finding("background", "warn", _("現状を数字で示してください（例：問い合わせは年間1,200件、職員は3名）。"))
+    return Finding("background", "ok", _("背景・現状が数字で示されています。"))
 
 
 def check_problem(values: Values, today: date) -> Finding:
     text = _text(values, "problem")
     if not text:
-        return Finding("problem", "missing", _("課題を書いてください。誰が・何に困っているか・どの程度かを書きます。"), 20)
+        return Finding("problem", "missing", _("課題を書いてください。誰が・何に困っているか・どの程度かを書きます。"))
     if _SOLUTION_PHRASES.search(text) and not _HARM_WORDS.search(text):
-        return Finding("problem", "warn", _("課題が解決策（「〜を導入したい」「AIを活用したい」など）として書かれています。手段ではなく、誰がどんな不便や損失を受けているかを書いてください。手段を決めないほうが、企業から幅広い提案が集まります。"), 20)
+        return Finding("problem", "warn", _("課題が解決策（「〜を導入したい」「AIを活用したい」など）として書かれています。手段ではなく、誰がどんな不便や損失を受けているかを書いてください。手段を決めないほうが、企業から幅広い提案が集まります。"))
     if len(text) < PROBLEM_MIN_CHARS:
-        return Finding("problem", "warn", _("課題の説明が短く、企業が提案を考えるには情報が足りません。%(n)d文字以上を目安に、困っている場面・頻度・影響を書いてください。", n=PROBLEM_MIN_CHARS), 20)
-    return Finding("problem", "ok", _("課題が困りごととして具体的に書かれています。"), 20)
-
-
-def check_causes(values: Values, today: date) -> Finding:
-    if not _text(values, "causes"):
-        return Finding("causes", "warn", _("原因を書いてください。分かっている範囲で構いません（例：紙の名簿で管理しており、欠席者を把握できない）。"), 5)
-    return Finding("causes", "ok", _("原因が書かれています。"), 5)
-
-
-def check_affected(values: Values, today: date) -> Finding:
-    if not _text(values, "affected"):
-        return Finding("affected", "missing", _("対象者を書いてください。困っている住民・職員・事業者は誰か、おおよその人数も添えます。"), 5)
-    return Finding("affected", "ok", _("対象者が書かれています。"), 5)
+        return Finding("problem", "warn", _("課題の説明が短く、企業が提案を考えるには情報が足りません。%(n)d文字以上を目安に、困っている場面・頻度・影響を書いてください。", n=PROBLEM_MIN_CHARS))
+    return Finding("problem", "ok", _("課題が困りごととして具体的に書かれています。"))
 
 
 def check_target_state(values: Values, today: date) -> Finding:
     text = _text(values, "target_state")
     if not text:
-        return Finding("target_state", "missing", _("目指す姿を書いてください。解決したとき、誰がどうなっているかを書きます。"), 10)
+        return Finding("target_state", "missing", _("目指す姿を書いてください。解決したとき、誰がどうなっているかを書きます。"))
     if len(text) < 20:
-        return Finding("target_state", "warn", _("目指す姿が短すぎます。解決後に誰が何をできるようになるかを書いてください。"), 10)
-    return Finding("target_state", "ok", _("目指す姿が書かれています。"), 10)
+        return Finding("target_state", "warn", _("目指す姿が短すぎます。解決後に誰が何をできるようになるかを書いてください。"))
+    return Finding("target_state", "ok", _("目指す姿が書かれています。"))
 
 
 def check_kpis(values: Values, today: date) -> Finding:
     kpis = parse_kpis(values.get("kpis"))
     if not kpis:
-        return Finding("kpis", "missing", _("成果指標（KPI）を書いてください。1行に1つ、「指標: 現状値 → 目標値」の形で書きます（例：通いの場の参加率: 8% → 12%）。"), 15)
+        return Finding("kpis", "missing", _("成果指標（KPI）を書いてください。1行に1つ、「指標: 現状値 → 目標値」の形で書きます（例：通いの場の参加率: 8% → 12%）。"))
     if not any(_DIGIT.search(normalise(k.raw)) for k in kpis):
-        return Finding("kpis", "warn", _("KPIに数値がなく、測定できません。現状値と目標値を数字で書いてください（例：窓口の平均待ち時間: 45分 → 15分）。"), 15)
+        return Finding("kpis", "warn", _("KPIに数値がなく、測定できません。現状値と目標値を数字で書いてください（例：窓口の平均待ち時間: 45分 → 15分）。"))
     unclear = [i for i, k in enumerate(kpis, start=1) if not k.measurable]
     if unclear:
         lines = "、".join(str(i) for i in unclear)
-        return Finding("kpis", "warn", _("%(lines)s行目のKPIに「現状値 → 目標値」がありません。「→」で現状値と目標値を区切り、目標を数字で書いてください。", lines=lines), 15)
-    return Finding("kpis", "ok", _("KPIが「現状値 → 目標値」の形で測定できます。"), 15)
-
-
-def check_constraints(values: Values, today: date) -> Finding:
-    if not _text(values, "constraints"):
-        return Finding("constraints", "warn", _("制約（法令・条例、データの扱い、職員体制など）を書いてください。特にない場合は「特になし」と書きます。"), 5)
-    return Finding("constraints", "ok", _("制約が書かれています。"), 5)
+        return Finding("kpis", "warn", _("%(lines)s行目のKPIに「現状値 → 目標値」がありません。「→」で現状値と目標値を区切り、目標を数字で書いてください。", lines=lines))
+    return Finding("kpis", "ok", _("KPIが「現状値 → 目標値」の形で測定できます。"))
 
 
 def check_offerings(values: Values, today: date) -> Finding:
     text = _text(values, "offerings")
     if not text:
-        return Finding("offerings", "missing", _("自治体が提供できるものを書いてください（実証フィールド、データ、職員の関与、予算など）。企業が参加を判断する大事な材料です。"), 10)
+        return Finding("offerings", "missing", _("自治体が提供できるものを書いてください（実証フィールド、データ、職員の関与、予算など）。企業が参加を判断する大事な材料です。"))
     if len(text) < 10:
-        return Finding("offerings", "warn", _("提供できるものをもう少し具体的に書いてください（例：実証フィールドとして公民館3か所、匿名化した利用データ、担当職員の週1回の打合せ）。"), 10)
-    return Finding("offerings", "ok", _("提供できるものが書かれています。"), 10)
+        return Finding("offerings", "warn", _("提供できるものをもう少し具体的に書いてください（例：実証フィールドとして公民館3か所、匿名化した利用データ、担当職員の週1回の打合せ）。"))
+    return Finding("offerings", "ok", _("提供できるものが書かれています。"))
 
 
 def _as_int(value: Any) -> int | None:
@@ -247,58 +241,54 @@ def check_budget(values: Values, today: date) -> Finding:
     low, high = _as_int(values.get("budget_min")), _as_int(values.get("budget_max"))
     year = _as_int(values.get("fiscal_year"))
     if low is not None and high is not None and low > high:
-        return Finding("budget_max", "missing", _("予算の下限が上限を上回っています。金額を確認してください。"), 10)
+        return Finding("budget_max", "missing", _("予算の下限が上限を上回っています。金額を確認してください。"))
     if year is None and low is None and high is None:
-        return Finding("fiscal_year", "warn", _("予算と年度がありません。いつ・どの程度の予算で進めるのか（未定なら予算化の見込み時期）を書くと、実証後の導入につながります。"), 10)
+        return Finding("fiscal_year", "warn", _("予算と年度がありません。いつ・どの程度の予算で進めるのか（未定なら予算化の見込み時期）を書くと、実証後の導入につながります。"))
     if year is None:
-        return Finding("fiscal_year", "warn", _("予算年度を選んでください。予算を執行する年度が分からないと、企業は導入までの道筋を描けません。"), 10)
+        return Finding("fiscal_year", "warn", _("予算年度を選んでください。予算を執行する年度が分からないと、企業は導入までの道筋を描けません。"))
     if low is None and high is None:
-        return Finding("budget_max", "warn", _("予算の規模を書いてください。未定の場合でも上限の目安があると提案が絞れます。"), 10)
+        return Finding("budget_max", "warn", _("予算の規模を書いてください。未定の場合でも上限の目安があると提案が絞れます。"))
     current = today.year if today.month >= 4 else today.year - 1
     if year < current:
-        return Finding("fiscal_year", "warn", _("予算年度が過去の年度になっています。今年度以降の年度を選んでください。"), 10)
-    return Finding("fiscal_year", "ok", _("予算の規模と年度が示されています。"), 10)
-
-
-def check_collaboration_forms(values: Values, today: date) -> Finding:
-    if not values.get("collaboration_forms"):
-        return Finding("collaboration_forms", "missing", _("受け入れる連携手法（実証実験、業務委託など）を1つ以上選んでください。"), 5)
-    return Finding("collaboration_forms", "ok", _("連携手法が選ばれています。"), 5)
-
-
-def check_domains(values: Values, today: date) -> Finding:
-    if not values.get("domains"):
-        return Finding("domains", "missing", _("分野を1つ以上選んでください。企業が課題を探すときの手がかりになります。"), 5)
-    return Finding("domains", "ok", _("分野が選ばれています。"), 5)
-
-
-def check_sdgs(values: Values, today: date) -> Finding:
-    if not values.get("sdgs"):
-        return Finding("sdgs", "warn", _("関連するSDGsを選ぶと、企業がCSRやESGの観点から参加を検討しやすくなります。"), 2)
-    return Finding("sdgs", "ok", _("SDGsが選ばれています。"), 2)
+        return Finding("fiscal_year", "warn", _("予算年度が過去の年度になっています。今年度以降の年度を選んでください。"))
+    return Finding("fiscal_year", "ok", _("予算の規模と年度が示されています。"))
 
 
 def check_deadline(values: Values, today: date) -> Finding:
     deadline = values.get("deadline")
     if not isinstance(deadline, date):
-        return Finding("deadline", "missing", _("提案締切を入力してください。"), 10)
+        return Finding("deadline", "missing", _("提案締切を入力してください。"))
     if deadline < today:
-        return Finding("deadline", "missing", _("提案締切が過去の日付です。今日以降の日付にしてください。"), 10)
+        return Finding("deadline", "missing", _("提案締切が過去の日付です。今日以降の日付にしてください。"))
     if (deadline - today).days < MIN_LEAD_DAYS:
-        return Finding("deadline", "warn", _("提案締切まで%(days)d日しかありません。企業が提案を準備できるよう、少なくとも%(min)d日以上先にしてください。", days=(deadline - today).days, min=MIN_LEAD_DAYS), 10)
-    return Finding("deadline", "ok", _("提案締切まで十分な期間があります。"), 10)
+        return Finding("deadline", "warn", _("提案締切まで%(days)d日しかありません。企業が提案を準備できるよう、少なくとも%(min)d日以上先にしてください。", days=(deadline - today).days, min=MIN_LEAD_DAYS))
+    return Finding("deadline", "ok", _("提案締切まで十分な期間があります。"))
 
 
-def check_contact_department(values: Values, today: date) -> Finding:
-    if not _text(values, "contact_department"):
-        return Finding("contact_department", "missing", _("担当課を入力してください（例：保健福祉局 高齢福祉課）。"), 3)
-    return Finding("contact_department", "ok", _("担当課が書かれています。"), 3)
-
-
-RULES: tuple[Callable[[Values, date], Finding], ...] = (
-    check_title, check_background, check_problem, check_causes, check_affected, check_target_state,
-    check_kpis, check_constraints, check_offerings, check_budget, check_collaboration_forms,
-    check_domains, check_sdgs, check_deadline, check_contact_department,
+# Each rule with its weight in the score.
+RULES: tuple[tuple[Rule, int], ...] = (
+    (check_title, 5),
+    (check_background, 10),
+    (check_problem, 20),
+    (_filled("causes", "warn", _l("原因を書いてください。分かっている範囲で構いません（例：紙の名簿で管理しており、欠席者を把握できない）。"),
+             _l("原因が書かれています。")), 5),
+    (_filled("affected", "missing", _l("対象者を書いてください。困っている住民・職員・事業者は誰か、おおよその人数も添えます。"),
+             _l("対象者が書かれています。")), 5),
+    (check_target_state, 10),
+    (check_kpis, 15),
+    (_filled("constraints", "warn", _l("制約（法令・条例、データの扱い、職員体制など）を書いてください。特にない場合は「特になし」と書きます。"),
+             _l("制約が書かれています。")), 5),
+    (check_offerings, 10),
+    (check_budget, 10),
+    (_filled("collaboration_forms", "missing", _l("受け入れる連携手法（実証実験、業務委託など）を1つ以上選んでください。"),
+             _l("連携手法が選ばれています。")), 5),
+    (_filled("domains", "missing", _l("分野を1つ以上選んでください。企業が課題を探すときの手がかりになります。"),
+             _l("分野が選ばれています。")), 5),
+    (_filled("sdgs", "warn", _l("関連するSDGsを選ぶと、企業がCSRやESGの観点から参加を検討しやすくなります。"),
+             _l("SDGsが選ばれています。")), 2),
+    (check_deadline, 10),
+    (_filled("contact_department", "missing", _l("担当課を入力してください（例：保健福祉局 高齢福祉課）。"),
+             _l("担当課が書かれています。")), 3),
 )
 
 
@@ -312,7 +302,7 @@ def score_of(findings: tuple[Finding, ...]) -> int:
 
 def check(values: Values, today: date) -> ClarityReport:
     """Run every rule over ``values`` (a challenge's field values by name)."""
-    findings = tuple(rule(values, today) for rule in RULES)
+    findings = tuple(replace(rule(values, today), weight=weight) for rule, weight in RULES)
     return ClarityReport(score=score_of(findings), findings=findings)
 
 
