@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
@@ -33,3 +34,19 @@ def require_roles(*roles: str) -> Callable[[], None]:
             abort(403)
 
     return gate
+
+
+class _Viewable(Protocol):
+    def can_view(self, user: Any) -> bool: ...
+
+
+V = TypeVar("V", bound=_Viewable)
+
+
+def viewable_or_404(model: type[V], ident: Any) -> V:
+    """The row, or 404 when it does not exist or the current user may not know that it exists
+    (another organisation's draft, an inactive profile): the two answers look the same."""
+    item = db.get_or_404(model, ident)
+    if not item.can_view(current_user):
+        abort(404)
+    return item

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from matchmaker.auth import require_roles
+from matchmaker.auth import require_roles, viewable_or_404
 from matchmaker.company.forms import SolutionForm
 from matchmaker.services import recommend, solutions, todo
 from matchmaker.services.errors import FieldError, put_on_form
@@ -27,10 +27,7 @@ def _own_company_only() -> None:
 
 
 def _load(solution_id: int) -> Solution:
-    solution = db.get_or_404(Solution, solution_id)
-    if not solution.can_view(current_user):
-        abort(404)  # another company's inactive profile: do not reveal that it exists
-    return solution
+    return viewable_or_404(Solution, solution_id)
 
 
 @bp.route("/")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import DecisionForm, ProposalForm
 from matchmaker.matches.views import acting_user
@@ -22,10 +23,7 @@ from models import Challenge, Proposal, ProposalAttachment, Solution, db
 
 
 def _published_challenge(challenge_id: int) -> Challenge:
-    challenge = db.get_or_404(Challenge, challenge_id)
-    if not challenge.can_view(current_user):
-        abort(404)
-    return challenge
+    return viewable_or_404(Challenge, challenge_id)
 
 
 def _own_solutions() -> list[Solution]:
@@ -71,10 +69,7 @@ def propose(challenge_id: int) -> str | Response:
 
 
 def _load(proposal_id: int) -> Proposal:
-    proposal = db.get_or_404(Proposal, proposal_id)
-    if not proposal.can_view(current_user):
-        abort(404)
-    return proposal
+    return viewable_or_404(Proposal, proposal_id)
 
 
 @bp.route("/proposals/<int:proposal_id>")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import AnswerForm, QuestionForm
 from matchmaker.matches.views import acting_user
@@ -68,10 +69,7 @@ def related_cases(challenge: Challenge) -> list[Match]:
 
 
 def _challenge(challenge_id: int) -> Challenge:
-    challenge = db.get_or_404(Challenge, challenge_id)
-    if not challenge.can_view(current_user):
-        abort(404)
-    return challenge
+    return viewable_or_404(Challenge, challenge_id)
 
 
 @bp.route("/challenges/<int:challenge_id>/questions", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from flask import abort, after_this_request, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.services import recommend
 from models import Challenge, Solution, db
@@ -28,18 +29,14 @@ def _top() -> int:
 
 
 def _challenge_for_recommendations(challenge_id: int) -> Challenge:
-    challenge = db.get_or_404(Challenge, challenge_id)
-    if not challenge.can_view(current_user):
-        abort(404)  # another organisation's draft: do not reveal it
+    challenge = viewable_or_404(Challenge, challenge_id)
     if not challenge.can_see_recommendations(current_user):
         abort(403)
     return challenge
 
 
 def _solution_for_recommendations(solution_id: int) -> Solution:
-    solution = db.get_or_404(Solution, solution_id)
-    if not solution.can_view(current_user):
-        abort(404)
+    solution = viewable_or_404(Solution, solution_id)
     if not solution.can_see_recommendations(current_user):
         abort(403)
     return solution

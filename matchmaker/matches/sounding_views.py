@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import BookingForm, NoteForm, ResultsForm, SlotForm, SoundingForm
 from matchmaker.matches.views import acting_user
@@ -40,9 +41,7 @@ def _booking_form(sounding: Sounding) -> BookingForm:
 @bp.route("/challenges/<int:challenge_id>/soundings/new", methods=["GET", "POST"])
 @login_required
 def new_sounding(challenge_id: int) -> str | Response:
-    challenge = db.get_or_404(Challenge, challenge_id)
-    if not challenge.can_view(current_user):
-        abort(404)
+    challenge = viewable_or_404(Challenge, challenge_id)
     if not (current_user.is_staff or challenge.is_owned_by(current_user)):
         abort(403)
     form = SoundingForm()
@@ -132,9 +131,7 @@ def book_slot(sounding_id: int) -> str | Response:
 @login_required
 def booking(booking_id: int) -> str | Response:
     """The private one-to-one dialogue: the company, the owning municipality and coordinators only."""
-    item = db.get_or_404(SoundingBooking, booking_id)
-    if not item.can_view(current_user):
-        abort(404)
+    item = viewable_or_404(SoundingBooking, booking_id)
     form = NoteForm()
     if request.method == "POST" and form.validate_on_submit():
         try:

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import ActForm, AdoptForm, CloseForm, UpdateForm
 from matchmaker.matches.timeline import dashboard_groups, my_matches, timeline
@@ -35,10 +36,7 @@ def acting_user() -> User:
 
 def load_match(match_id: int) -> Match:
     """The match, or 404 for anyone who is not a party to it (its existence is not revealed)."""
-    match = db.get_or_404(Match, match_id)
-    if not match.can_view(current_user):
-        abort(404)
-    return match
+    return viewable_or_404(Match, match_id)
 
 
 @bp.app_template_global("unread_notifications")

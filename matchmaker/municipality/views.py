@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from matchmaker.auth import require_roles
+from matchmaker.auth import require_roles, viewable_or_404
 from matchmaker.municipality.forms import ChallengeForm, MoveForm
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, todo
@@ -89,9 +89,7 @@ def new_challenge() -> str | Response:
 
 def load_editable(challenge_id: int) -> Challenge:
     """The challenge, or 404 if the user may not see it, or 403 if they may see but not edit it."""
-    item = db.get_or_404(Challenge, challenge_id)
-    if not item.can_view(current_user):
-        abort(404)
+    item = viewable_or_404(Challenge, challenge_id)
     if not item.can_edit(current_user):
         abort(403)
     return item
@@ -142,9 +140,7 @@ def clarity_check() -> Response:
 
 @bp.route("/challenges/<int:challenge_id>/status", methods=["POST"])
 def move_challenge(challenge_id: int) -> Response:
-    item = db.get_or_404(Challenge, challenge_id)
-    if not item.can_view(current_user):
-        abort(404)
+    item = viewable_or_404(Challenge, challenge_id)
     return apply_move(item, url_for("public.challenge", challenge_id=item.id))
 
 

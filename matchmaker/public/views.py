@@ -6,13 +6,14 @@ import importlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from matchmaker.auth import viewable_or_404
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, search
@@ -102,9 +103,7 @@ def challenges() -> str:
 
 @bp.route("/challenges/<int:challenge_id>")
 def challenge(challenge_id: int) -> str:
-    item = db.get_or_404(Challenge, challenge_id)
-    if not item.can_view(current_user):
-        abort(404)
+    item = viewable_or_404(Challenge, challenge_id)
     today = challenge_service.local_today()
     manage = item.can_see_recommendations(current_user)  # the owner and coordinators
     report = clarity.check(clarity.values_of(item), today) if manage else None
