@@ -91,15 +91,14 @@ def db(app: Flask) -> Any:
 
 
 class _FreshRequestClient(FlaskClient):
-    """The app fixture keeps one app context open, so ``g`` would outlive a request: forget the
-    per-request entries (the logged-in user, the locale) before each request, as a server would."""
+    """The app fixture keeps one app context open, so ``g`` would outlive a request: empty it before
+    each request, as a server does by giving every request its own app context."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         from flask import g
-        from flask_babel import refresh
 
-        g.pop("_login_user", None)
-        refresh()
+        for name in list(vars(g)):
+            g.pop(name)
         return super().open(*args, **kwargs)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, select
 
 from embeddings import Encoder, load_encoder, text_hash
@@ -204,7 +204,19 @@ def _state_key(model_id: str) -> tuple[Any, ...]:
 
 
 def fitted_index() -> FittedIndex:
-    """The recommender over all challenges and active solutions, rebuilt only when data changed."""
+    """The recommender over all challenges and active solutions, rebuilt only when data changed.
+
+    Whether data changed is asked once per app context (one web request): a page that ranks
+    several lists (a company's profiles, a challenge's panel) scans the tables once, not per list.
+    """
+    cached: FittedIndex | None = g.get("fitted_index")
+    if cached is not None:
+        return cached
+    g.fitted_index = _current_index()
+    return g.fitted_index
+
+
+def _current_index() -> FittedIndex:
     enc = encoder()
     key = _state_key(enc.model_id)
     current: FittedIndex | None = current_app.extensions.get("fitted_index")
