@@ -3,12 +3,12 @@
 The rows come from the .jsonl files next to this module and go through the same importer as
 `flask import`, as the system (audit rows without an actor). The data was written as of
 ``BASE_DATE``; every date moves by (today − BASE_DATE) and every fiscal year by the fiscal years
-between them, so deadlines never lie in the past of a fresh demo. Nothing is embedded here: the
-site's background runner embeds whatever is missing once it serves its first request, so `make run`
-never waits for the model.
+between them, so deadlines never lie in the past of a fresh demo.
 
-Last, ``matchmaker.demo.pipeline`` adds matches at every stage of the pipeline inside the same
-transaction, through the real services.
+Then ``matchmaker.demo.pipeline`` adds matches at every stage of the pipeline inside the same
+transaction, through the real services, and ``matchmaker.demo.vectors`` stores the vectors shipped
+with the demo texts. The model never runs here: whatever the bundle lacks (another encoder, an
+edited text) is embedded by the site's background runner, so `make run` never waits for it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ FILES: dict[Kind, str] = {
 
 @dataclass
 class DemoData:
-    """What the loader wrote; handed to the pipeline hook."""
+    """What the loader wrote; the pipeline builds on it."""
 
     today: date
     shift: timedelta

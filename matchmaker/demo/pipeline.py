@@ -826,7 +826,7 @@ def _check_cast(scene: Scene) -> None:
 
 
 def load(demo: DemoData) -> None:
-    """Add the demo pipeline to a site that has no match yet (the loader's hook; flushes, never commits)."""
+    """Add the demo pipeline to a site that has no match yet (called by the loader; flushes, never commits)."""
     if db.session.scalar(select(Match.id).limit(1)) is not None:
         return
     if demo.today < local_today():
