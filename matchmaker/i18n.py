@@ -5,11 +5,21 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+
+# Where deadlines fall and where every instant is shown: the service's time zone.
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def local_time(moment: datetime) -> datetime:
+    """A stored instant (time-zone aware; see models.base.UTCDateTime) in Japan time."""
+    return moment.astimezone(JST)
+
 
 # Era start dates, newest first.
 ERAS: tuple[tuple[date, str, str], ...] = (

@@ -231,7 +231,7 @@ def test_edit_organisation_refuses_a_code_of_another_organisation(client, login_
 def test_exposure_page_lists_companies_by_appearances(client, login_as, db):
     from datetime import timedelta
 
-    from matchmaker.services.recommend import today
+    from matchmaker.services.challenges import local_today as today
     from models import CompanyExposure
 
     big, small = factories.make_company(name="大手ベンダー株式会社"), factories.make_company(name="小さな会社")

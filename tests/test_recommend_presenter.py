@@ -114,8 +114,10 @@ def test_today_is_the_japanese_calendar_day(app, monkeypatch):
         def now(cls, tz=None):
             return datetime(2026, 11, 22, 16, 30, tzinfo=UTC).astimezone(tz)
 
-    monkeypatch.setattr(recommend, "datetime", Frozen)
-    assert recommend.today() == date(2026, 11, 23)  # 01:30 in Tokyo
+    from matchmaker.services import challenges
+
+    monkeypatch.setattr(challenges, "datetime", Frozen)
+    assert challenges.local_today() == date(2026, 11, 23)  # 01:30 in Tokyo: exposure counts that day
 
 
 def test_a_text_reason_with_phrases_is_kept_among_heavier_structured_ones(app):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from matchmaker.admin.views import bp
-from matchmaker.services.mail import local_time
+from matchmaker.i18n import local_time
 from models import AuditEvent, User, db
 
 # Object types whose pages coordinators and administrators can open, by endpoint and argument.

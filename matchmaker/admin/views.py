@@ -13,8 +13,8 @@ from matchmaker.admin.forms import OrganisationForm, ReasonForm, RoleForm, Staff
 from matchmaker.auth import require_roles
 from matchmaker.services import admin as admin_service
 from matchmaker.services import outcomes
+from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
-from matchmaker.services.recommend import today
 from models import AuditEvent, Organisation, User, db
 from models.codes import ROLE_LABELS
 
@@ -169,7 +169,7 @@ def exposure() -> str:
     days = request.args.get("days", 30, type=int)
     if days not in EXPOSURE_PERIODS:
         days = 30
-    end = today()
+    end = local_today()
     rows = admin_service.exposure_by_company(end, days)
     return render_template("admin/exposure.html", rows=rows, days=days, periods=EXPOSURE_PERIODS, end=end,
                            learning=outcomes.model())

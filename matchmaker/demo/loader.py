@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import AppGroup
@@ -23,14 +22,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from matchmaker.demo.accounts import DEMO_ACCOUNTS, DEMO_DIR
-from matchmaker.i18n import fiscal_year_of
+from matchmaker.i18n import JST, fiscal_year_of
 from matchmaker.services import audit
 from matchmaker.services.importer import ImportReport, Kind, SourceRow, import_rows, read_file
 from models import Challenge, Match, Organisation, Solution, User, db
 from models.codes import ChallengeStatus
 
 BASE_DATE = date(2026, 11, 22)  # the day the demo data describes as "today"
-JST = ZoneInfo("Asia/Tokyo")
 FILES: dict[Kind, str] = {
     "organisations": "organisations.jsonl", "challenges": "challenges.jsonl", "solutions": "solutions.jsonl",
 }

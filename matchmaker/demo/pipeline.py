@@ -30,7 +30,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context
 from sqlalchemy import event, select
@@ -40,7 +39,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from matchmaker.demo.accounts import EMAIL_DOMAIN
 from matchmaker.demo.loader import DemoData
-from matchmaker.i18n import fiscal_year_of
+from matchmaker.i18n import JST, fiscal_year_of
 from matchmaker.services import audit, fiscal, pilots, proposals, qa, sounding
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import matches as match_service
@@ -58,7 +57,6 @@ from models import (
 )
 from models.base import UTCDateTime
 
-JST = ZoneInfo("Asia/Tokyo")
 AUDIT_SOURCE = "demo"  # as the loader marks the demo accounts
 NO_LOGIN = "!demo-staff-without-login"  # not an argon2 hash: check_password is always False
 

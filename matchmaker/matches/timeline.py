@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import url_for
@@ -45,20 +45,15 @@ def local_datetime(value: datetime | None) -> str:
     """令和8年5月1日 14:30 in Japan time."""
     if value is None:
         return ""
-    from matchmaker.i18n import format_era_date
-    from matchmaker.services.sounding import to_local
+    from matchmaker.i18n import format_era_date, local_time
 
-    local = to_local(value)
+    local = local_time(value)
     return f"{format_era_date(local.date())} {local:%H:%M}"
 
 
 @bp.app_template_filter("kpi_number")
 def kpi_number(value: float | None) -> str:
     return "—" if value is None else f"{value:,.6g}"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -102,22 +97,22 @@ def timeline(match: Match, viewer: Any) -> list[TimelineItem]:
     for event in match.events:
         if event.kind in _SHOWN_AS_CONTENT:
             continue
-        items.append(TimelineItem(_aware(event.at), "stage" if event.kind == "stage" else "event",
+        items.append(TimelineItem((event.at), "stage" if event.kind == "stage" else "event",
                                   event_title(event.kind, event.from_stage, event.to_stage), event.reason or "",
                                   _who(event.actor), stage=event.to_stage))
     for proposal in db.session.scalars(select(Proposal).where(Proposal.match_id == match.id)):
-        items.append(TimelineItem(_aware(proposal.submitted_at), "proposal",
+        items.append(TimelineItem((proposal.submitted_at), "proposal",
                                   _("提案「%(title)s」", title=proposal.title), proposal.approach,
                                   _who(proposal.author), url_for("matches.proposal", proposal_id=proposal.id)))
     for booking in db.session.scalars(select(SoundingBooking).where(SoundingBooking.match_id == match.id)):
         if not booking.can_view(viewer):
             continue
         for note in booking.notes:
-            items.append(TimelineItem(_aware(note.created_at), "note", _("個別対話の記録"), note.body, _who(note.author),
+            items.append(TimelineItem((note.created_at), "note", _("個別対話の記録"), note.body, _who(note.author),
                                       url_for("matches.booking", booking_id=booking.id)))
     if match.pilot is not None:
         for update in match.pilot.updates:
-            items.append(TimelineItem(_aware(update.created_at), "update", _("実証実験の経過報告"), update.body,
+            items.append(TimelineItem((update.created_at), "update", _("実証実験の経過報告"), update.body,
                                       _who(update.author)))
     return sorted(items, key=lambda item: item.at)
 

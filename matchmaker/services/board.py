@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, select
@@ -160,12 +160,7 @@ def funnel(histories: Iterable[MatchHistory]) -> Funnel:
 
 
 def idle_days(last_activity: datetime, now: datetime) -> int:
-    return max(0, (now - _aware(last_activity)).days)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return max(0, (now - (last_activity)).days)
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -190,7 +185,7 @@ def last_activity(match_ids: Sequence[int]) -> dict[int, datetime]:
         return {}
     rows = db.session.execute(select(MatchEvent.match_id, func.max(MatchEvent.at))
                               .where(MatchEvent.match_id.in_(match_ids)).group_by(MatchEvent.match_id))
-    return {match_id: _aware(at) for match_id, at in rows}
+    return {match_id: (at) for match_id, at in rows}
 
 
 def board_items(filters: BoardFilters, now: datetime, stalled_after: int) -> list[BoardItem]:
@@ -200,7 +195,7 @@ def board_items(filters: BoardFilters, now: datetime, stalled_after: int) -> lis
     latest = last_activity([m.id for m in matches])
     items = []
     for match in matches:
-        moment = latest.get(match.id) or _aware(match.stage_changed_at or match.created_at)
+        moment = latest.get(match.id) or (match.stage_changed_at or match.created_at)
         days = idle_days(moment, now)
         stalled = match.stage not in FINAL_STAGES and days >= stalled_after
         if filters.stalled_only and not stalled:
@@ -218,8 +213,8 @@ def histories(matches: Sequence[Match]) -> list[MatchHistory]:
             .where(MatchEvent.match_id.in_(ids), MatchEvent.kind == "stage", MatchEvent.to_stage.is_not(None))
             .order_by(MatchEvent.at, MatchEvent.id))
         for match_id, at, from_stage, to_stage in rows:
-            events[match_id].append(Transition(_aware(at), from_stage, to_stage))
-    return [MatchHistory(_aware(m.created_at), m.stage, tuple(events[m.id]), had_pilot=m.pilot_id is not None,
+            events[match_id].append(Transition((at), from_stage, to_stage))
+    return [MatchHistory((m.created_at), m.stage, tuple(events[m.id]), had_pilot=m.pilot_id is not None,
                          closed_from=m.closed_from) for m in matches]
 
 

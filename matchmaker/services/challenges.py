@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
+from matchmaker.i18n import JST
 from matchmaker.services import audit, clarity
 from matchmaker.services.errors import FieldError
 from models import Challenge, Organisation, User, db
@@ -23,7 +23,6 @@ from models.challenge import TEXT_FIELDS
 from models.codes import COLLABORATION_FORMS, DOMAINS, ChallengeStatus, Role
 
 S = ChallengeStatus
-JST = ZoneInfo("Asia/Tokyo")
 
 EDITABLE_FIELDS: tuple[str, ...] = (
     "title", "background", "problem", "causes", "affected", "target_state", "kpis", "constraints",

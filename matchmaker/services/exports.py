@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -23,11 +22,11 @@ from openpyxl.styles import Font
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
+from matchmaker.i18n import local_time
 from matchmaker.services import audit, board, deadlines
 from models import Challenge, Match, db
 from models.match import STAGE_LABELS
 
-JST = ZoneInfo("Asia/Tokyo")
 KINDS: tuple[str, ...] = ("challenges", "matches", "funnel")
 FORMATS: tuple[str, ...] = ("csv", "xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +57,7 @@ def _jst(moment: datetime | None) -> datetime | None:
     """Spreadsheets keep no time zone: write Japan time, naive."""
     if moment is None:
         return None
-    return board._aware(moment).astimezone(JST).replace(tzinfo=None, microsecond=0)
+    return local_time(moment).replace(tzinfo=None, microsecond=0)
 
 
 def _join(values: Sequence[Any] | None) -> str:

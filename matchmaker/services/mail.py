@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
@@ -28,6 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from matchmaker.i18n import local_time
 from matchmaker.jobs import after_commit
 from matchmaker.services import audit
 from matchmaker.services.errors import FieldError
@@ -63,12 +63,6 @@ class DigestReport:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored moment in the service's time zone (SQLite returns naive UTC)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
 def template_helpers() -> dict[str, Any]:

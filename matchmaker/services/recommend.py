@@ -16,11 +16,9 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, cast
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import Table, func, select
@@ -28,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from matchmaker.i18n import format_yen_range
 from matchmaker.services import outcomes
+from matchmaker.services.challenges import local_today
 from matchmaker.services.clarity import FIELD_LABELS as CHALLENGE_FIELD_LABELS
 from matchmaker.services.solutions import SOLUTION_FIELD_LABELS
 from models import Challenge, CompanyExposure, Match, Solution, StoredVector, db
@@ -165,11 +164,6 @@ def challenge_panel(challenge: Challenge, user: Any, k: int = 3) -> ChallengePan
 # --- exposure --------------------------------------------------------------------------------
 
 
-def today() -> date:
-    """The day in the service's time zone (exposure is counted per Japanese calendar day)."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
-
 def record_exposure(cards: Sequence[MatchCard], day: date | None = None) -> None:
     """Count the profiles in a recommendation list per company, with one upsert per company."""
     shown: Counter[int] = Counter()
@@ -178,7 +172,7 @@ def record_exposure(cards: Sequence[MatchCard], day: date | None = None) -> None
         if card.kind == "solution" and card.entity is not None:
             shown[card.entity.organisation_id] += 1
             top3[card.entity.organisation_id] += card.rank <= 3
-    day = day or today()
+    day = day or local_today()  # exposure is counted per Japanese calendar day
     for organisation_id, count in shown.items():
         _bump(organisation_id, day, count, top3[organisation_id])
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from matchmaker.i18n import format_era_date
+from matchmaker.i18n import JST, format_era_date, local_time
 from matchmaker.services import audit, notify
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
@@ -22,7 +21,6 @@ from models import Challenge, DialogueNote, Solution, Sounding, SoundingBooking,
 from models.match import MatchStage
 
 M = MatchStage
-JST = ZoneInfo("Asia/Tokyo")
 FORM = "__form__"
 
 
@@ -113,13 +111,8 @@ def book(sounding: Sounding, slot: SoundingSlot, solution: Solution, user: User)
     return booking
 
 
-def to_local(value: datetime) -> datetime:
-    """A stored time in Japan time (SQLite hands back naive UTC, PostgreSQL aware values)."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(JST)
-
-
 def slot_label(slot: SoundingSlot) -> str:
-    start, end = to_local(slot.starts_at), to_local(slot.ends_at)
+    start, end = local_time(slot.starts_at), local_time(slot.ends_at)
     return f"{format_era_date(start.date())} {start:%H:%M}〜{end:%H:%M}"
 
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
+from matchmaker.i18n import local_time
 from matchmaker.services.challenges import JST, local_today
 from models import (
     Challenge,
@@ -73,8 +74,8 @@ class TodoItem:
 
 
 def _local_day(value: datetime) -> date:
-    """A stored instant as a day in Japan (SQLite hands back naive UTC, PostgreSQL aware values)."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(JST).date()
+    """A stored instant as a day in Japan."""
+    return local_time(value).date()
 
 
 def _start_of_day(day: date) -> datetime:
