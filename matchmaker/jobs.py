@@ -1,11 +1,21 @@
-"""An in-process job runner: work that must not make a web request wait (re-embedding).
+"""Background work that must not make a web request wait (re-embedding, mail delivery, daily runs).
 
 Services queue jobs on the database session; they are handed to the runner only after the
-transaction commits, so a job never sees uncommitted or rolled-back rows.
+transaction commits, so a job never sees uncommitted or rolled-back rows. Three runners:
+
+- ``thread`` (the embedded default): one background thread in each process.
+- ``rq``: a Redis queue (RQ) served by ``flask worker``; chosen when ``REDIS_URL`` is set. Jobs
+  outlive the web process that queued them.
+- ``eager``: run at once, inline (tests, scripts).
+
+No job is the only record of the work it does. Vectors are keyed by the hash of their text, so a
+job lost with a dead process is found again by the sweep every process and worker runs at start
+(`matchmaker.services.vectors.sync_all_vectors`); pending mail stays pending in the outbox.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -19,22 +29,30 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 log = logging.getLogger(__name__)
 
 Job = tuple[str, Callable[..., Any], tuple[Any, ...]]
+MODES = ("thread", "eager", "rq")
+QUEUE_NAME = "matchmaker"
 
 
 class JobRunner:
     def __init__(self, app: Flask, mode: str = "thread") -> None:
-        if mode not in ("thread", "eager"):
-            raise ValueError(f"unknown JOB_RUNNER {mode!r}: use 'thread' or 'eager'")
+        if mode not in MODES:
+            raise ValueError(f"unknown JOB_RUNNER {mode!r}: use one of {', '.join(MODES)}")
+        if mode == "rq" and not app.config.get("REDIS_URL"):
+            raise ValueError("JOB_RUNNER 'rq' needs REDIS_URL")
         self.app = app
         self.mode = mode
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
+        self._queue: Any = None
 
     def submit(self, key: str, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
         """Run ``fn(*args)`` in its own app context; a job already waiting under ``key`` is not queued twice."""
         if self.mode == "eager":
             self._run(fn, args)
+            return None
+        if self.mode == "rq":
+            self._enqueue(key, fn, args)
             return None
         with self._lock:
             waiting = self._pending.get(key)
@@ -46,22 +64,96 @@ class JobRunner:
             self._pending[key] = future
             return future
 
+    def queue(self) -> Any:
+        """The RQ queue (``rq`` mode)."""
+        if self._queue is None:
+            from redis import Redis
+            from rq import Queue
+
+            self._queue = Queue(QUEUE_NAME, connection=Redis.from_url(self.app.config["REDIS_URL"]))
+        return self._queue
+
+    def _enqueue(self, key: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self.queue().enqueue_call(run_job, args=(job_path(fn), *args), description=key,
+                                      result_ttl=300, failure_ttl=7 * 24 * 3600)
+        except Exception:  # Redis unreachable: the work is found again by the next sweep
+            log.exception("could not queue %s; the next sweep will redo it", key)
+
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         with self.app.app_context():
             try:
                 fn(*args)
-            except Exception:  # a failed job is logged; the next save retries it
+            except Exception:  # a failed job is logged; the next save or sweep retries it
                 log.exception("job %s%r failed", getattr(fn, "__name__", fn), args)
                 from models import db
 
                 db.session.rollback()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until every queued job has finished (CLI commands and tests)."""
+        """Block until every job queued in this process has finished (thread mode; CLI and tests)."""
         with self._lock:
             futures = list(self._pending.values())
         for future in futures:
             future.result(timeout=timeout)
+
+
+def job_path(fn: Callable[..., Any]) -> str:
+    """``module:qualname`` of a module-level function, as a worker process imports it."""
+    path = f"{fn.__module__}:{fn.__qualname__}"
+    if "<" in fn.__qualname__:
+        raise ValueError(f"{path} is not importable; queue a module-level function")
+    return path
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target  # type: ignore[no-any-return]
+
+
+_worker_app: Flask | None = None
+
+
+def run_job(path: str, *args: Any) -> None:
+    """What an RQ worker executes: the job's function inside the worker's app context."""
+    global _worker_app
+    if _worker_app is None:
+        from matchmaker import create_app
+
+        _worker_app = create_app()
+    fn = _resolve(path)
+    with _worker_app.app_context():
+        from models import db
+
+        try:
+            fn(*args)
+        finally:
+            db.session.remove()
+
+
+def run_worker(app: Flask, *, burst: bool = False) -> None:
+    """Serve the Redis queue in this process (``flask worker``): sweep first, then work jobs.
+
+    Jobs run in this process (no fork per job), so the encoder loads once.
+    """
+    global _worker_app
+    from rq import SimpleWorker
+
+    from matchmaker.services.vectors import sync_all_vectors
+
+    _worker_app = app
+    runner: JobRunner = app.extensions["jobs"]
+    queue = runner.queue()
+    with app.app_context():
+        sync_all_vectors()
+    if not burst and app.config["DAILY_JOBS"]:
+        from matchmaker.schedule import start_daily_schedule
+
+        start_daily_schedule(app)
+    SimpleWorker([queue], connection=queue.connection).work(burst=burst, logging_level="INFO")
 
 
 def after_commit(session: Session | scoped_session[Any], key: str, fn: Callable[..., Any], *args: Any) -> None:

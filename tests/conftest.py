@@ -39,6 +39,7 @@ def base_config(url: str, tmp: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "JOB_RUNNER": "eager",
+        "INDEX_REFRESH_SECONDS": 0,
         "EMBED_ON_START": False,
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "SERVER_NAME": "localhost",

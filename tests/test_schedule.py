@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from matchmaker import create_app
-from matchmaker.schedule import next_run, run_daily
+from matchmaker.schedule import run_daily, run_daily_once
 from matchmaker.services.challenges import local_today
-from models import Notification, db
+from models import DeliveryMark, Notification, db
 from tests.conftest import base_config
 from tests.pipeline_factories import make_match, make_pair, make_pilot
 
 JST = ZoneInfo("Asia/Tokyo")
-
-
-def test_next_run_is_the_next_seven_oclock_in_japan() -> None:
-    assert next_run(datetime(2026, 12, 4, 6, 59, tzinfo=JST), JST) == datetime(2026, 12, 4, 7, 0, tzinfo=JST)
-    assert next_run(datetime(2026, 12, 4, 7, 0, tzinfo=JST), JST) == datetime(2026, 12, 5, 7, 0, tzinfo=JST)
-    # 23:30 UTC on the 4th is 08:30 on the 5th in Japan: the next run is the 6th.
-    assert next_run(datetime(2026, 12, 4, 23, 30, tzinfo=UTC), JST) == datetime(2026, 12, 6, 7, 0, tzinfo=JST)
 
 
 def _pilot_ending_tomorrow():
@@ -46,7 +39,8 @@ def test_a_daily_run_sends_each_reminder_once(db) -> None:
 def test_the_site_runs_it_in_the_background_once_it_serves(app, db, tmp_path) -> None:
     pair = _pilot_ending_tomorrow()
     site = create_app({**base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path),
-                       "JOB_RUNNER": "thread", "EMBED_ON_START": False, "DAILY_JOBS": True})
+                       "JOB_RUNNER": "thread", "EMBED_ON_START": False, "DAILY_JOBS": True,
+                       "DAILY_RUN_AT": "00:00"})  # due whenever the test runs
     query = select(Notification.user_id).where(Notification.kind == "deadline.pilot_end")
     try:
         assert db.session.scalars(query).all() == []
@@ -64,3 +58,25 @@ def test_the_site_runs_it_in_the_background_once_it_serves(app, db, tmp_path) ->
         with site.app_context():  # close its pooled connections now, not whenever GC runs
             db.engine.dispose()
     assert sorted(told) == sorted([pair.owner.id, pair.company_user.id])
+
+
+def test_the_day_s_run_happens_once_and_is_not_due_before_its_hour(app, db, tmp_path) -> None:
+    _pilot_ending_tomorrow()
+    first = run_daily_once()
+    assert first is not None and first["deadline_reminders"] == 1
+    assert run_daily_once() is None  # done today, by this or any other process
+    early = create_app({**base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path),
+                        "JOB_RUNNER": "thread", "EMBED_ON_START": False, "DAILY_JOBS": True,
+                        "DAILY_RUN_AT": "23:59:59.999999", "SCHEDULE_TICK_SECONDS": 0.05})
+    try:
+        db.session.query(DeliveryMark).delete()
+        db.session.commit()
+        assert early.test_client().get("/").status_code == 200
+        time.sleep(0.5)  # several ticks
+        early.extensions["jobs"].wait(timeout=30)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(DeliveryMark.id)).where(DeliveryMark.key.like("daily-run:%"))) == 0
+    finally:
+        early.extensions["daily_schedule_stop"].set()
+        with early.app_context():
+            db.engine.dispose()

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from matchmaker.i18n import local_time
 from matchmaker.jobs import after_commit
+from matchmaker.locks import named_lock
 from matchmaker.services import audit
 from matchmaker.services.errors import FieldError
 from models import DeliveryMark, Notification, OutboxMail, User, db
@@ -234,9 +235,18 @@ def _message(mail: OutboxMail) -> EmailMessage:
 
 
 def deliver_pending(limit: int = 200) -> int:
-    """Send pending (and earlier failed) mail over SMTP; commits. Returns how many were sent."""
+    """Send pending (and earlier failed) mail over SMTP; commits. Returns how many were sent.
+
+    One process delivers at a time (a named lock): two at once would both read the same pending
+    rows and send each mail twice. A process that finds the lock taken leaves the work to it.
+    """
     if not smtp_configured():
         return 0
+    with named_lock("mail-delivery") as held:
+        return _deliver_pending(limit) if held else 0
+
+
+def _deliver_pending(limit: int) -> int:
     mails = list(db.session.scalars(
         select(OutboxMail).where(OutboxMail.status.in_(("pending", "failed")), OutboxMail.attempts < MAX_ATTEMPTS)
         .order_by(OutboxMail.id).limit(limit)))

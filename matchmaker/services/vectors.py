@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,16 +17,17 @@ from typing import Any
 import numpy as np
 from flask import current_app, g
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from embeddings import Encoder, load_encoder, text_hash
 from embeddings.recommender import MatchDocument, RankerConfig, TwoSidedRecommender, embedding_texts
 from matchmaker.jobs import after_commit
+from matchmaker.locks import named_lock
 from models import Challenge, Organisation, Solution, StoredVector, db
 from models.challenge import TEXT_FIELDS as CHALLENGE_TEXT_FIELDS
 from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
 
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
 
 Entity = Challenge | Solution
 
@@ -82,8 +84,18 @@ def reembed(kind: str, entity_id: int) -> int:
     return _embed_entities([entity])
 
 
-def sync_all_vectors(batch_size: int = 32) -> int:
-    """Embed every slot that is missing or stale for the configured encoder."""
+def sync_all_vectors(batch_size: int = 32, wait: float = 0.0) -> int:
+    """Embed every slot that is missing or stale for the configured encoder.
+
+    One process sweeps at a time (a named lock). Another that starts meanwhile waits up to
+    ``wait`` seconds for it and then sweeps what is left, or (by default) leaves it to the first
+    rather than encoding the same texts again.
+    """
+    with named_lock("sync-vectors", wait=wait) as held:
+        return _sync_all(batch_size) if held else 0
+
+
+def _sync_all(batch_size: int) -> int:
     written = 0
     models: tuple[type[Challenge | Solution], ...] = (Challenge, Solution)
     for model in models:
@@ -189,59 +201,110 @@ class FittedIndex:
 
 
 def _state_key(model_id: str) -> tuple[Any, ...]:
-    parts: list[Any] = [model_id]
-    # Organisations too: a challenge's document carries its organisation's prefecture.
+    """What the index depends on, in one round trip: row counts and last changes of challenges,
+    profiles, organisations (a challenge's document carries its organisation's prefecture) and
+    this model's vectors."""
+    parts: list[Any] = []
     for model in (Challenge, Solution, Organisation):
-        parts.extend(db.session.execute(select(func.count(model.id), func.max(model.updated_at))).one())
-    parts.extend(
-        db.session.execute(
-            select(func.count(StoredVector.id), func.max(StoredVector.updated_at)).where(
-                StoredVector.model_id == model_id
-            )
-        ).one()
-    )
-    return tuple(parts)
+        parts += [select(func.count(model.id)).scalar_subquery(),
+                  select(func.max(model.updated_at)).scalar_subquery()]
+    vectors = select(func.count(StoredVector.id).label("n"), func.max(StoredVector.updated_at).label("last")).where(
+        StoredVector.model_id == model_id).subquery()
+    row = db.session.execute(select(*parts, vectors.c.n, vectors.c.last)).one()
+    return (model_id, *row)
 
 
 def fitted_index() -> FittedIndex:
-    """The recommender over all challenges and active solutions, rebuilt only when data changed.
+    """The recommender over all challenges and active profiles, rebuilt when data changed.
 
-    Whether data changed is asked once per app context (one web request): a page that ranks
-    several lists (a company's profiles, a challenge's panel) scans the tables once, not per list.
+    Every process (each gunicorn worker) holds one. It asks whether the tables changed at most
+    every ``INDEX_REFRESH_SECONDS`` (a few cheap aggregate queries), and fits a changed index in a
+    background thread while requests keep ranking with the one they have; the new one replaces it
+    whole when ready. So a save in any process is ranked by every process within about
+    ``INDEX_REFRESH_SECONDS`` plus the fit, no request waits for a fit (but the very first), and a
+    burst of saves costs each process one fit, not one per save. With ``INDEX_REFRESH_SECONDS`` 0
+    (tests, CLI) every app context asks, and a change is fitted at once.
+
+    Within one app context (a web request) the same index is used throughout.
     """
     cached: FittedIndex | None = g.get("fitted_index")
     if cached is not None:
         return cached
-    g.fitted_index = _current_index()
+    holder: _IndexHolder = current_app.extensions.setdefault("ranking_index", _IndexHolder())
+    g.fitted_index = holder.current(current_app._get_current_object())  # type: ignore[attr-defined]
     return g.fitted_index
 
 
-def _current_index() -> FittedIndex:
+class _IndexHolder:
+    """This process's fitted index, its last freshness check, and the refit under way."""
+
+    def __init__(self) -> None:
+        self.index: FittedIndex | None = None
+        self.checked_at = 0.0
+        self.refitting = False
+        self.lock = threading.Lock()
+
+    def current(self, app: Any) -> FittedIndex:
+        period = float(app.config["INDEX_REFRESH_SECONDS"])
+        index = self.index
+        if index is None or period <= 0:
+            return self._fit_now()
+        now = time.monotonic()
+        if now - self.checked_at < period:
+            return index
+        self.checked_at = now
+        if self.refitting or _state_key(encoder().model_id) == index.key:
+            return index
+        with self.lock:
+            if self.refitting:
+                return index
+            self.refitting = True
+        threading.Thread(target=self._refit_in_background, args=(app,), name="index-refit", daemon=True).start()
+        return index
+
+    def _fit_now(self) -> FittedIndex:
+        key = _state_key(encoder().model_id)
+        index = self.index
+        if index is not None and index.key == key:
+            return index
+        with self.lock:  # one fit at a time per process; a second caller takes the first's result
+            index = self.index
+            if index is None or index.key != key:
+                index = self.index = _fit(key)
+            return index
+
+    def _refit_in_background(self, app: Any) -> None:
+        try:
+            with app.app_context():
+                try:
+                    self.index = _fit(_state_key(encoder().model_id))
+                finally:
+                    db.session.remove()
+        except Exception:  # the database went away mid-fit: keep the old index, try next period
+            log.exception("refitting the ranking index failed")
+        finally:
+            self.refitting = False
+
+
+def _fit(key: tuple[Any, ...]) -> FittedIndex:
+    started = time.perf_counter()
     enc = encoder()
-    key = _state_key(enc.model_id)
-    current: FittedIndex | None = current_app.extensions.get("fitted_index")
-    if current is not None and current.key == key:
-        return current
-    with _lock:
-        current = current_app.extensions.get("fitted_index")
-        if current is not None and current.key == key:
-            return current
-        challenges = list(db.session.scalars(select(Challenge).order_by(Challenge.id)))
-        solutions = list(db.session.scalars(select(Solution).where(Solution.active.is_(True)).order_by(Solution.id)))
-        config = RankerConfig()
-        recommender = TwoSidedRecommender(config).fit(
-            [document_for(c) for c in challenges],
-            _vectors_for("challenge", [c.id for c in challenges], enc),
-            [document_for(s) for s in solutions],
-            _vectors_for("solution", [s.id for s in solutions], enc),
-        )
-        current = FittedIndex(
-            key=key,
-            recommender=recommender,
-            published_challenge_ids=frozenset(c.id for c in challenges if c.status == "published"),
-        )
-        current_app.extensions["fitted_index"] = current
-        return current
+    challenges = list(db.session.scalars(
+        select(Challenge).options(selectinload(Challenge.organisation)).order_by(Challenge.id)))
+    solutions = list(db.session.scalars(select(Solution).where(Solution.active.is_(True)).order_by(Solution.id)))
+    recommender = TwoSidedRecommender(RankerConfig()).fit(
+        [document_for(c) for c in challenges],
+        _vectors_for("challenge", [c.id for c in challenges], enc),
+        [document_for(s) for s in solutions],
+        _vectors_for("solution", [s.id for s in solutions], enc),
+    )
+    log.info("fitted the ranking index (%d challenges, %d profiles) in %.2f s",
+             len(challenges), len(solutions), time.perf_counter() - started)
+    return FittedIndex(
+        key=key,
+        recommender=recommender,
+        published_challenge_ids=frozenset(c.id for c in challenges if c.status == "published"),
+    )
 
 
 def _vectors_for(kind: str, ids: Iterable[int], enc: Encoder) -> dict[str, np.ndarray]:

@@ -59,6 +59,7 @@ def live_site(tmp_path: Path) -> Iterator[LiveSite]:
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "site.sqlite"),
         "JOB_RUNNER": "thread",
         "EMBED_ON_START": False,
+        "INDEX_REFRESH_SECONDS": 0,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
     })
     with app.app_context():
