@@ -8,7 +8,6 @@ holds a fitted `TwoSidedRecommender` that is rebuilt when rows or vectors change
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from embeddings import Encoder, load_encoder, text_hash
 from embeddings.recommender import MatchDocument, RankerConfig, TwoSidedRecommender, embedding_texts
 from matchmaker.jobs import after_commit
 from matchmaker.locks import named_lock
+from matchmaker.refreshing import refreshing
 from models import Challenge, Organisation, Solution, StoredVector, db
 from models.challenge import TEXT_FIELDS as CHALLENGE_TEXT_FIELDS
 from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
@@ -217,73 +217,16 @@ def _state_key(model_id: str) -> tuple[Any, ...]:
 def fitted_index() -> FittedIndex:
     """The recommender over all challenges and active profiles, rebuilt when data changed.
 
-    Every process (each gunicorn worker) holds one. It asks whether the tables changed at most
-    every ``INDEX_REFRESH_SECONDS`` (a few cheap aggregate queries), and fits a changed index in a
-    background thread while requests keep ranking with the one they have; the new one replaces it
-    whole when ready. So a save in any process is ranked by every process within about
-    ``INDEX_REFRESH_SECONDS`` plus the fit, no request waits for a fit (but the very first), and a
-    burst of saves costs each process one fit, not one per save. With ``INDEX_REFRESH_SECONDS`` 0
-    (tests, CLI) every app context asks, and a change is fitted at once.
-
-    Within one app context (a web request) the same index is used throughout.
+    Every process (each gunicorn worker) holds one, refreshed in the background
+    (`matchmaker.refreshing`): a save in any process is ranked by every process within about
+    ``INDEX_REFRESH_SECONDS`` plus the fit, and no request but the first waits for a fit. Within
+    one app context (a web request) the same index is used throughout.
     """
     cached: FittedIndex | None = g.get("fitted_index")
     if cached is not None:
         return cached
-    holder: _IndexHolder = current_app.extensions.setdefault("ranking_index", _IndexHolder())
-    g.fitted_index = holder.current(current_app._get_current_object())  # type: ignore[attr-defined]
+    g.fitted_index = refreshing("ranking-index", lambda: _state_key(encoder().model_id), _fit).get()
     return g.fitted_index
-
-
-class _IndexHolder:
-    """This process's fitted index, its last freshness check, and the refit under way."""
-
-    def __init__(self) -> None:
-        self.index: FittedIndex | None = None
-        self.checked_at = 0.0
-        self.refitting = False
-        self.lock = threading.Lock()
-
-    def current(self, app: Any) -> FittedIndex:
-        period = float(app.config["INDEX_REFRESH_SECONDS"])
-        index = self.index
-        if index is None or period <= 0:
-            return self._fit_now()
-        now = time.monotonic()
-        if now - self.checked_at < period:
-            return index
-        self.checked_at = now
-        if self.refitting or _state_key(encoder().model_id) == index.key:
-            return index
-        with self.lock:
-            if self.refitting:
-                return index
-            self.refitting = True
-        threading.Thread(target=self._refit_in_background, args=(app,), name="index-refit", daemon=True).start()
-        return index
-
-    def _fit_now(self) -> FittedIndex:
-        key = _state_key(encoder().model_id)
-        index = self.index
-        if index is not None and index.key == key:
-            return index
-        with self.lock:  # one fit at a time per process; a second caller takes the first's result
-            index = self.index
-            if index is None or index.key != key:
-                index = self.index = _fit(key)
-            return index
-
-    def _refit_in_background(self, app: Any) -> None:
-        try:
-            with app.app_context():
-                try:
-                    self.index = _fit(_state_key(encoder().model_id))
-                finally:
-                    db.session.remove()
-        except Exception:  # the database went away mid-fit: keep the old index, try next period
-            log.exception("refitting the ranking index failed")
-        finally:
-            self.refitting = False
 
 
 def _fit(key: tuple[Any, ...]) -> FittedIndex:
