@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.matches import bp as matches_bp
     from matchmaker.municipality.views import bp as municipality_bp
     from matchmaker.public.views import bp as public_bp
+    from matchmaker.records import bp as records_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(coordinator_bp, url_prefix="/coordinator")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(records_bp, url_prefix="/records")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,0 +1,127 @@
+"""Print views and PDFs of the records a municipality files.
+
+Each record answers exactly as its page does: the same loader, so the same 404 for whoever may not
+know it exists, and the same login requirement. ``RECORDS`` is the table of contents: kind → how
+to load it and which template prints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from flask import abort, current_app, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from matchmaker.auth import viewable_or_404
+from matchmaker.matches.views import load_match
+from matchmaker.public.presenters import challenge_sections
+from matchmaker.records import bp, pdf
+from matchmaker.services import clarity
+from matchmaker.services.challenges import local_today
+from models import Challenge, Proposal, SoundingBooking
+from models.match import MatchStage
+
+
+@dataclass(frozen=True)
+class Document:
+    """One record ready to print: its template, what the template reads, where it came from."""
+
+    template: str
+    number: int
+    back_url: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    title: Any  # a lazy string: the document's name, in the reader's language
+    load: Callable[[int], Document]
+    needs_login: bool = True
+
+
+def _challenge(ident: int) -> Document:
+    item = viewable_or_404(Challenge, ident)
+    return Document("records/challenge.html", item.id, url_for("public.challenge", challenge_id=item.id), {
+        "challenge": item, "sections": challenge_sections(item), "kpis": clarity.parse_kpis(item.kpis)})
+
+
+def _proposal(ident: int) -> Document:
+    item = viewable_or_404(Proposal, ident)
+    return Document("records/proposal.html", item.id, url_for("matches.proposal", proposal_id=item.id),
+                    {"proposal": item})
+
+
+def _dialogue(ident: int) -> Document:
+    item = viewable_or_404(SoundingBooking, ident)
+    return Document("records/dialogue.html", item.id, url_for("matches.booking", booking_id=item.id),
+                    {"booking": item})
+
+
+def _pilot(ident: int) -> Document:
+    item = load_match(ident)
+    if item.pilot is None:
+        abort(404)
+    return Document("records/pilot.html", item.id, url_for("matches.match", match_id=item.id, _anchor="pilot"),
+                    {"match": item, "pilot": item.pilot})
+
+
+def _adoption(ident: int) -> Document:
+    item = load_match(ident)
+    if item.stage != MatchStage.ADOPTED.value:
+        abort(404)
+    return Document("records/adoption.html", item.id, url_for("matches.match", match_id=item.id, _anchor="adoption"),
+                    {"match": item, "pilot": item.pilot})
+
+
+RECORDS: dict[str, RecordKind] = {
+    "challenge": RecordKind(_l("課題記録"), _challenge, needs_login=False),
+    "proposal": RecordKind(_l("提案書"), _proposal),
+    "dialogue": RecordKind(_l("サウンディング個別対話記録"), _dialogue),
+    "pilot": RecordKind(_l("実証実験 計画・結果報告書"), _pilot),
+    "adoption": RecordKind(_l("導入記録"), _adoption),
+}
+
+
+def _load(kind: str, ident: int) -> tuple[RecordKind, Document]:
+    record = RECORDS.get(kind)
+    if record is None:
+        abort(404)
+    if record.needs_login and not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
+    return record, record.load(ident)
+
+
+def _render(kind: str, record: RecordKind, document: Document, *, for_pdf: bool) -> str:
+    return render_template(
+        document.template, for_pdf=for_pdf, kind=kind, doc_kind=str(record.title), back_url=document.back_url,
+        record_no=_("%(kind)s 第%(n)d号", kind=record.title, n=document.number), printed_on=local_today(),
+        pdf_url=url_for("records.record_pdf", kind=kind, ident=document.number), **document.context,
+    )
+
+
+@bp.route("/<kind>/<int:ident>")
+def record(kind: str, ident: int) -> str:
+    """The A4 print view (the browser's print dialog prints it as the PDF looks)."""
+    record_kind, document = _load(kind, ident)
+    return _render(kind, record_kind, document, for_pdf=False)
+
+
+@bp.route("/<kind>/<int:ident>.pdf")
+def record_pdf(kind: str, ident: int) -> Response | tuple[str, int]:
+    record_kind, document = _load(kind, ident)
+    if pdf.unavailable_reason() is not None:
+        return render_template("records/unavailable.html", back_url=document.back_url,
+                               print_url=url_for("records.record", kind=kind, ident=ident)), 503
+    body = pdf.html_to_pdf(_render(kind, record_kind, document, for_pdf=True))
+    response = Response(body, mimetype="application/pdf")
+    # RFC 6266: an ASCII fallback name and the real (Japanese) one.
+    filename = quote(f"{record_kind.title}_{document.number}.pdf")
+    response.headers["Content-Disposition"] = f"attachment; filename={kind}-{document.number}.pdf; " \
+                                              f"filename*=UTF-8''{filename}"
+    return response
