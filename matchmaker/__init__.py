@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     load_config(app, config)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -55,6 +56,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     auth_module.configure_login(login_manager)
     app.extensions["jobs"] = JobRunner(app, mode=app.config["JOB_RUNNER"])
+
+
+def register_security(app: Flask) -> None:
+    from matchmaker.security import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -50,6 +50,10 @@ class Config:
     LEARNED_RERANKER_BLEND: float = 0.5  # share of the learned score in the order (the rest: the fused score)
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
+    REMEMBER_COOKIE_HTTPONLY: bool = True
+    REMEMBER_COOKIE_SAMESITE: str = "Lax"
+    # Served over HTTPS (directly or behind a proxy): Secure cookies and Strict-Transport-Security.
+    HTTPS: bool = False
 
 
 ENV_KEYS: dict[str, str] = {
@@ -70,6 +74,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_DAILY_JOBS": "DAILY_JOBS",
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
     "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
+    "MATCHMAKER_HTTPS": "HTTPS",
 }
 
 

@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, Regexp
 
 from models.codes import COMPANY_SIZES, PREFECTURE_LABELS, PREFECTURES
@@ -25,13 +26,14 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     kind = RadioField(
         _l("所属の種類"),
-        choices=[("municipality", _l("自治体")), ("company", _l("企業・団体"))],
+        choices=[SelectChoice("municipality", _l("自治体")), SelectChoice("company", _l("企業・団体"))],
         default="municipality",
         validators=[DataRequired()],
     )
     organisation_name = StringField(_l("所属組織名"), validators=[DataRequired(), Length(max=200)],
                                     description=_l("例：神戸市、株式会社〇〇"))
-    prefecture = SelectField(_l("都道府県"), choices=[("", "—")] + [(p, PREFECTURE_LABELS[p]) for p in PREFECTURES],
+    prefecture = SelectField(_l("都道府県"), choices=[SelectChoice("", "—")] + [SelectChoice(p, PREFECTURE_LABELS[p])
+                                                                            for p in PREFECTURES],
                              validators=[DataRequired()])
     lg_code = StringField(
         _l("全国地方公共団体コード"),
@@ -39,7 +41,8 @@ class RegisterForm(FlaskForm):
         description=_l("自治体の場合は必須です（検査数字を含む6桁、例：神戸市 281000）。"),
     )
     population = IntegerField(_l("人口"), validators=[Optional(), NumberRange(min=0)])
-    size = SelectField(_l("企業規模"), choices=[("", "—")] + list(COMPANY_SIZES.items()),
+    size = SelectField(_l("企業規模"), choices=[SelectChoice("", "—")] + [SelectChoice(code, label)
+                                                                      for code, label in COMPANY_SIZES.items()],
                        validators=[Optional()])
     corporate_number = StringField(
         _l("法人番号"),
