@@ -6,6 +6,8 @@ depends on what a view does, so a page added tomorrow is covered without being l
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask, Response, request
 
 # No inline script or style anywhere: templates use classes and static/js/*.js. Images may be
@@ -21,11 +23,11 @@ SERVER_NAME = "matchmaker"  # what the dev server says instead of its and Python
 
 
 def register(app: Flask) -> None:
-    """Secure cookies under HTTPS, the header hook, and no version banner from the dev server."""
+    """Secure cookies under HTTPS, the header hook, and no server banner."""
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
-    hide_dev_server_banner()
+    hide_server_banner()
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -51,9 +53,13 @@ def secure_headers(response: Response, *, https: bool) -> Response:
     return response
 
 
-def hide_dev_server_banner() -> None:
-    """Werkzeug's server writes 'Server: Werkzeug/x Python/y' before the application's headers,
-    so the hook above cannot replace it; the handler's version string is the one place to."""
+def hide_server_banner() -> None:
+    """Werkzeug's server writes 'Server: Werkzeug/x Python/y' and gunicorn 'Server: gunicorn'
+    before the application's headers, so the hook above cannot replace them; each server's own
+    name is the one place to. (gunicorn has imported its response module before it loads the app.)"""
     from werkzeug.serving import WSGIRequestHandler
 
     WSGIRequestHandler.version_string = lambda self: SERVER_NAME  # type: ignore[method-assign]
+    gunicorn_wsgi = sys.modules.get("gunicorn.http.wsgi")
+    if gunicorn_wsgi is not None:
+        gunicorn_wsgi.SERVER = SERVER_NAME  # type: ignore[attr-defined]

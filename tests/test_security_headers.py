@@ -102,3 +102,14 @@ def test_the_dev_server_names_no_versions(_schema, tmp_path: Path):
 
             db.engine.dispose()
     assert banners == ["matchmaker"]
+
+
+def test_gunicorn_names_no_server_either(_schema, tmp_path: Path):
+    import gunicorn.http.wsgi
+
+    app = create_app(base_config(_schema, tmp_path))
+    assert gunicorn.http.wsgi.SERVER == "matchmaker"
+    with app.app_context():
+        from models import db
+
+        db.engine.dispose()
