@@ -46,9 +46,11 @@ def register_extensions(app: Flask) -> None:
     from matchmaker.extensions import babel, csrf, login_manager, migrate
     from matchmaker.i18n import compile_catalogs, select_locale, select_timezone
     from matchmaker.jobs import JobRunner
+    from matchmaker.transactions import register as register_transactions
     from models import db
 
     db.init_app(app)
+    register_transactions(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     compile_catalogs()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
+# A unit of work that will write (a form post) takes SQLite's write lock when its transaction begins
+# (BEGIN IMMEDIATE): two such requests then run one after the other, and the second sees what the
+# first saved. A deferred transaction that read first could only fail when it came to write
+# ("database is locked"), since another writer had changed what it read. Readers are never held up.
+sqlite_writes_ahead: ContextVar[bool] = ContextVar("sqlite_writes_ahead", default=False)
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_writes_ahead.get() else "BEGIN")

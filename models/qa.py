@@ -6,10 +6,11 @@ answered question never carries the asker (see ``PublicQuestion`` in the Q&A ser
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, UTCDateTime, utcnow
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
     from models.user import User
 
 
+def question_digest(body: str) -> str:
+    """What makes two questions the same one: their words, however the blank space falls."""
+    return hashlib.sha256(" ".join(body.split()).encode()).hexdigest()
+
+
+def _digest_of_body(context: Any) -> str:
+    return question_digest(context.get_current_parameters()["body"])
+
+
 class Question(Model):
     __tablename__ = "question"
     __table_args__ = (
@@ -27,6 +37,9 @@ class Question(Model):
             "(answer IS NULL AND answered_at IS NULL) OR (answer IS NOT NULL AND answered_at IS NOT NULL)",
             name="answer_has_date",
         ),
+        # A company asks a question once: the same text posted twice (a double click, two
+        # colleagues at once) is the one question. Older rows without a digest do not count.
+        UniqueConstraint("challenge_id", "organisation_id", "body_digest", name="uq_question_asked_once"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +47,7 @@ class Question(Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # asking company
     asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
+    body_digest: Mapped[str | None] = mapped_column(String(64), default=_digest_of_body)
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

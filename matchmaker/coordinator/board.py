@@ -19,6 +19,7 @@ from matchmaker.coordinator import bp
 from matchmaker.services import board as board_service
 from matchmaker.services import deadlines, exports
 from matchmaker.services.challenges import local_today
+from matchmaker.transactions import writes
 from models import db
 from models.codes import DOMAINS
 from models.match import STAGE_LABELS
@@ -110,6 +111,7 @@ def board() -> str:
 
 
 @bp.route("/exports/<kind>.<fmt>")
+@writes()  # the export is audited
 def export(kind: str, fmt: str) -> Response:
     if kind not in exports.KINDS or fmt not in exports.FORMATS:
         abort(404)

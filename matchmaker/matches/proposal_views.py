@@ -19,6 +19,7 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
+from matchmaker.transactions import writes
 from models import Challenge, Proposal, ProposalAttachment, Solution, db
 
 
@@ -148,6 +149,7 @@ def challenge_proposals(challenge_id: int) -> str:
 
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
+@writes()  # the download is audited
 def attachment(attachment_id: int) -> Response:
     """Served only to the company, the owning municipality and coordinators; every download is audited."""
     item = db.get_or_404(ProposalAttachment, attachment_id)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.services import recommend
+from matchmaker.transactions import writes
 from models import Challenge, Solution, db
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def _solution_for_recommendations(solution_id: int) -> Solution:
 
 @bp.route("/challenges/<int:challenge_id>/solutions")
 @login_required
+@writes()  # the exposure counts
 def for_challenge(challenge_id: int) -> str:
     challenge = _challenge_for_recommendations(challenge_id)
     ranked = recommend.solutions_for_challenge(challenge, _top())
@@ -63,6 +65,7 @@ def for_solution(solution_id: int) -> str:
 
 @bp.route("/challenges/<int:challenge_id>/solutions.json")
 @login_required
+@writes()
 def for_challenge_json(challenge_id: int) -> Response:
     challenge = _challenge_for_recommendations(challenge_id)
     ranked = recommend.solutions_for_challenge(challenge, _top())

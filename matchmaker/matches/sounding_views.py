@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -116,9 +115,6 @@ def book_slot(sounding_id: int) -> str | Response:
         except FieldError as error:
             db.session.rollback()
             put_on_form(form, error)
-        except IntegrityError:  # someone took the last seat a moment ago
-            db.session.rollback()
-            form.slot_id.errors = [_("この枠は満席です。別の枠を選んでください。")]
         else:
             flash(_("枠を予約しました。対話の記録はこのページから追加できます。"), "success")
             return redirect(url_for("matches.booking", booking_id=booking.id))

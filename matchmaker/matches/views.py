@@ -23,6 +23,7 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import notify, pilots, proposals
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
+from matchmaker.transactions import writes
 from models import Challenge, Match, Notification, Proposal, Solution, SoundingBooking, User, db
 from models.match import MatchStage
 
@@ -178,6 +179,7 @@ def notifications() -> str:
 
 @bp.route("/notifications/<int:notification_id>")
 @login_required
+@writes()  # marks it read
 def open_notification(notification_id: int) -> Response:
     row = db.get_or_404(Notification, notification_id)
     if row.user_id != current_user.id:

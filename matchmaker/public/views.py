@@ -17,6 +17,7 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, search
+from matchmaker.transactions import signed_in, writes
 from models import Challenge, Organisation, Solution, db
 from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES, ChallengeStatus, OrgKind
 
@@ -102,6 +103,7 @@ def challenges() -> str:
 
 
 @bp.route("/challenges/<int:challenge_id>")
+@writes(when=signed_in)  # members' views count the exposure of the recommendations shown
 def challenge(challenge_id: int) -> str:
     item = viewable_or_404(Challenge, challenge_id)
     today = challenge_service.local_today()

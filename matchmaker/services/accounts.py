@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from matchmaker.services import audit
+from matchmaker.services import audit, conflicts
 from matchmaker.services.errors import FieldError
 from models import Organisation, User, db
 from models.codes import OrgKind, Role, is_valid_lg_code
@@ -17,6 +17,10 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def _organisation_named(name: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.name == name.strip()))
+
+
 def register_member(
     *, kind: str, organisation_name: str, prefecture: str, lg_code: str | None, population: int | None,
     size: str | None, corporate_number: str | None, department: str | None, name: str, email: str,
@@ -24,23 +28,31 @@ def register_member(
 ) -> User:
     """Create a municipal or company account, joining the organisation or creating it."""
     if find_user_by_email(email) is not None:
-        raise FieldError("email", _l("このメールアドレスは既に登録されています。"))
-    organisation = db.session.scalar(select(Organisation).where(Organisation.name == organisation_name.strip()))
-    if organisation is not None and organisation.kind != kind:
-        raise FieldError("organisation_name", _l("同じ名前の組織が別の種類で登録されています。"))
+        raise conflicts.refusal("uq_user_account_email")
+    organisation = _organisation_named(organisation_name)
     if organisation is None:
-        organisation = create_organisation(
-            name=organisation_name, kind=kind, prefecture=prefecture, lg_code=lg_code,
-            population=population, size=size, corporate_number=corporate_number,
-        )
-    elif kind == OrgKind.MUNICIPALITY.value and lg_code and organisation.lg_code != lg_code:
+        try:
+            with conflicts.savepoint():
+                organisation = create_organisation(
+                    name=organisation_name, kind=kind, prefecture=prefecture, lg_code=lg_code,
+                    population=population, size=size, corporate_number=corporate_number,
+                )
+        except conflicts.Conflict as conflict:
+            if conflict.constraint != "uq_organisation_name":
+                raise
+            organisation = _organisation_named(organisation_name)  # a colleague registered it just now: join
+            assert organisation is not None
+    if organisation.kind != kind:
+        raise FieldError("organisation_name", _l("同じ名前の組織が別の種類で登録されています。"))
+    if kind == OrgKind.MUNICIPALITY.value and lg_code and organisation.lg_code != lg_code:
         raise FieldError("lg_code", _l("この自治体の団体コードと一致しません。"))
     role = Role.MUNICIPAL.value if kind == OrgKind.MUNICIPALITY.value else Role.COMPANY.value
-    user = User(email=email.strip().lower(), name=name.strip(), role=role, organisation=organisation,
-                department=department or None)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
+    with conflicts.savepoint():  # uq_user_account_email: the same address registered at the same moment
+        user = User(email=email.strip().lower(), name=name.strip(), role=role, organisation=organisation,
+                    department=department or None)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
     audit.record(user, "user.registered", user, to_state=role)
     return user
 
@@ -55,7 +67,7 @@ def create_organisation(
         if not is_valid_lg_code(lg_code):
             raise FieldError("lg_code", _l("団体コードの検査数字が正しくありません。"))
         if db.session.scalar(select(Organisation).where(Organisation.lg_code == lg_code)) is not None:
-            raise FieldError("lg_code", _l("この団体コードは別の名前で登録されています。"))
+            raise conflicts.refusal("uq_organisation_lg_code")
     organisation = Organisation(
         name=name.strip(), kind=kind, prefecture=prefecture,
         lg_code=lg_code if kind == OrgKind.MUNICIPALITY.value else None,

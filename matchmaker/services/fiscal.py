@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker.i18n import fiscal_year_of
-from matchmaker.services import audit
+from matchmaker.services import audit, conflicts
 from matchmaker.services.errors import FieldError
 from models import FiscalCalendar, Organisation, db
 from models.fiscal import MILESTONE_FIELDS
@@ -198,10 +198,18 @@ def save_calendar(actor: Any, organisation: Organisation, values: Mapping[str, s
         if fiscal_order(getattr(merged, second)) < fiscal_order(getattr(merged, first)):
             raise FieldError(second, message)
     row = stored_calendar(organisation.id)
-    before = row.overrides() if row is not None else {}
     if row is None:
-        row = FiscalCalendar(organisation_id=organisation.id)
-        db.session.add(row)
+        try:
+            with conflicts.savepoint():  # a colleague saving the first calendar at the same moment
+                row = FiscalCalendar(organisation_id=organisation.id)
+                db.session.add(row)
+                db.session.flush()
+        except conflicts.Conflict:
+            row = stored_calendar(organisation.id)  # theirs came first; these values are the later ones
+            assert row is not None
+        before = {}
+    else:
+        before = row.overrides()
     for name, value in cleaned.items():
         setattr(row, name, value)
     row.updated_by_id = getattr(actor, "id", None)

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from matchmaker.i18n import local_time
 from matchmaker.jobs import after_commit
 from matchmaker.locks import named_lock
-from matchmaker.services import audit
+from matchmaker.services import audit, conflicts
 from matchmaker.services.errors import FieldError
 from models import DeliveryMark, Notification, OutboxMail, User, db
 
@@ -103,8 +103,12 @@ def first_time(key: str) -> bool:
     """Record ``key`` as done; False if it was already recorded (this notification went out before)."""
     if db.session.scalar(select(DeliveryMark.id).where(DeliveryMark.key == key)) is not None:
         return False
-    db.session.add(DeliveryMark(key=key))
-    db.session.flush()
+    try:
+        with conflicts.savepoint():  # another process recorded it a moment ago: it goes out once
+            db.session.add(DeliveryMark(key=key))
+            db.session.flush()
+    except conflicts.Conflict:
+        return False
     return True
 
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
-from matchmaker.services import audit, notify
+from matchmaker.services import audit, conflicts, notify
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
 from models import Challenge, Match, MatchEvent, Pilot, Proposal, Solution, User, db
@@ -181,7 +181,8 @@ def _features_needed(challenge: Challenge, solution: Solution) -> bool:
 
 def open_match(challenge: Challenge, solution: Solution, user: User, origin: str,
                features: Mapping[str, Any] | None = None) -> tuple[Match, bool]:
-    """The match of this pair, created at stage 'recommended' if it does not exist yet."""
+    """The match of this pair, created at stage 'recommended' if it does not exist yet; returns it
+    and whether this call created it (a concurrent request that created it first wins)."""
     assert origin in ORIGINS
     existing = find_match(challenge.id, solution.id)
     if existing is not None:
@@ -190,8 +191,14 @@ def open_match(challenge: Challenge, solution: Solution, user: User, origin: str
         return existing, False
     match = Match(challenge=challenge, solution=solution, stage=M.RECOMMENDED.value, origin=origin,
                   created_by_id=user.id, features=clean_features(features), stage_changed_at=now_utc())
-    db.session.add(match)
-    db.session.flush()
+    try:
+        with conflicts.savepoint():
+            db.session.add(match)
+            db.session.flush()
+    except conflicts.Conflict:  # the other side (or a second click) created it a moment ago
+        winner = find_match(challenge.id, solution.id)
+        assert winner is not None
+        return winner, False
     db.session.add(MatchEvent(match=match, at=match.stage_changed_at, actor_id=user.id, kind="created",
                               to_stage=match.stage, reason=None))
     audit.record(user, "match.created", match, to_state=match.stage, origin=origin)

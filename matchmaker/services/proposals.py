@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker.i18n import format_era_date
-from matchmaker.services import attachments, audit, notify
+from matchmaker.services import attachments, audit, conflicts, notify
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
@@ -44,7 +44,7 @@ def check_can_propose(challenge: Challenge, organisation_id: int | None) -> None
         raise FieldError(FORM, _l("提案の締切（%(deadline)s）を過ぎているため、提案を受け付けられません。",
                                   deadline=format_era_date(challenge.deadline)))
     if open_proposal_of(challenge.id, organisation_id) is not None:
-        raise FieldError(FORM, _l("この課題には既に貴社の提案が提出されています。内容を変える場合は、先に提出済みの提案を取り下げてください。"))
+        raise conflicts.refusal("uq_proposal_open_per_company")
 
 
 def submit(challenge: Challenge, solution: Solution, user: User, values: Mapping[str, Any],
@@ -66,8 +66,9 @@ def submit(challenge: Challenge, solution: Solution, user: User, values: Mapping
         cost_estimate=int(cost), needs_from_municipality=str(values.get("needs_from_municipality") or "").strip(),
         submitted_at=match_service.now_utc(),
     )
-    db.session.add(proposal)
-    db.session.flush()
+    with conflicts.savepoint():  # uq_proposal_open_per_company: the same company, another session
+        db.session.add(proposal)
+        db.session.flush()
     for upload in uploads:
         attachments.store(proposal, upload, user)
     audit.record(user, "proposal.submitted", proposal, to_state="submitted", match_id=match.id)

@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from matchmaker.services import audit, notify
+from matchmaker.services import audit, conflicts, notify
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
 from models import Challenge, Match, Proposal, Question, Solution, User, db
+from models.qa import question_digest
 
 BODY_LIMIT = 4_000
 
@@ -38,7 +39,14 @@ def accepts_questions(challenge: Challenge) -> bool:
     return challenge.accepts_proposals(local_today())
 
 
+def _asked_before(challenge: Challenge, organisation_id: int, body: str) -> Question | None:
+    return db.session.scalar(select(Question).where(
+        Question.challenge_id == challenge.id, Question.organisation_id == organisation_id,
+        Question.body_digest == question_digest(body)))
+
+
 def ask(challenge: Challenge, user: User, body: str) -> Question:
+    """A company's question; asking the same text again returns the question already asked."""
     body = (body or "").strip()
     if not user.is_company or user.organisation_id is None:
         raise match_service.MoveRefused(_("質問できるのは企業のアカウントだけです。"))
@@ -48,10 +56,19 @@ def ask(challenge: Challenge, user: User, body: str) -> Question:
         raise FieldError("body", _l("質問を入力してください。"))
     if len(body) > BODY_LIMIT:
         raise FieldError("body", _l("%(n)d文字以内で入力してください。", n=BODY_LIMIT))
+    asked = _asked_before(challenge, user.organisation_id, body)
+    if asked is not None:  # a second click, or a colleague asking the very same thing
+        return asked
     question = Question(challenge=challenge, organisation_id=user.organisation_id, asked_by_id=user.id, body=body,
                         asked_at=match_service.now_utc())
-    db.session.add(question)
-    db.session.flush()
+    try:
+        with conflicts.savepoint():
+            db.session.add(question)
+            db.session.flush()
+    except conflicts.Conflict:  # the same text posted at the same moment: that one is the question
+        asked = _asked_before(challenge, user.organisation_id, body)
+        assert asked is not None
+        return asked
     audit.record(user, "question.asked", question, challenge_id=challenge.id)
     notify.notify(notify.owners_of(challenge), "qa.asked",
                   _("「%(title)s」に質問が届きました", title=challenge.title), body,

@@ -10,10 +10,10 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from matchmaker.i18n import JST, format_era_date, local_time
-from matchmaker.services import audit, notify
+from matchmaker.services import audit, conflicts, notify
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
@@ -71,35 +71,40 @@ def add_slot(sounding: Sounding, user: User, *, day: date, start: time, end: tim
     return slot
 
 
-def _taken(slot: SoundingSlot) -> int:
-    return int(db.session.scalar(select(func.count(SoundingBooking.id)).where(SoundingBooking.slot_id == slot.id))
-               or 0)
+def _seats_taken(slot: SoundingSlot) -> set[int]:
+    return set(db.session.scalars(select(SoundingBooking.seat).where(SoundingBooking.slot_id == slot.id)))
 
 
 def book(sounding: Sounding, slot: SoundingSlot, solution: Solution, user: User) -> SoundingBooking:
     """A company books one slot; refused after the entry deadline, when full, or when already booked.
 
-    The (slot, seat) unique constraint refuses a concurrent booking of the same last seat.
+    Bookings of one sounding are made one at a time (the sounding's row is locked), so the seat count
+    and the one-booking-per-company rule hold for companies booking at the same moment; the
+    (slot, seat) and (sounding, company) unique constraints stand behind them.
     """
     if slot.sounding_id != sounding.id:
         raise FieldError("slot_id", _l("この枠は選べません。"))
     if not (user.is_company and solution.organisation_id == user.organisation_id):
         raise FieldError("solution_id", _l("自社のソリューションを選んでください。"))
+    conflicts.lock(sounding)
     if not sounding.accepts_entries(local_today()):
         raise FieldError(FORM, _l("エントリーの締切（%(deadline)s）を過ぎているため、予約できません。",
                                   deadline=format_era_date(sounding.entry_deadline)))
-    if sounding.booking_of(user.organisation_id) is not None:
-        raise FieldError(FORM, _l("貴社はこのサウンディングの枠を既に予約しています。"))
-    taken = _taken(slot)
-    if taken >= slot.capacity:
-        raise FieldError("slot_id", _l("この枠は満席です。別の枠を選んでください。"))
+    if db.session.scalar(select(SoundingBooking.id).where(
+            SoundingBooking.sounding_id == sounding.id,
+            SoundingBooking.organisation_id == user.organisation_id)) is not None:
+        raise conflicts.refusal("uq_sounding_booking_company")
+    free = sorted(set(range(1, slot.capacity + 1)) - _seats_taken(slot))
+    if not free:
+        raise conflicts.refusal("uq_sounding_booking_seat")
     match, _created = match_service.open_match(sounding.challenge, solution, user, "sounding")
     if match.stage not in (M.RECOMMENDED.value, M.PROPOSAL.value, M.SOUNDING.value):
         raise FieldError(FORM, _l("この組み合わせは既に実証・導入・終了の段階にあるため、予約できません。"))
-    booking = SoundingBooking(sounding=sounding, slot=slot, seat=taken + 1, organisation_id=user.organisation_id,
-                              match=match, booked_by_id=user.id, created_at=match_service.now_utc())
-    db.session.add(booking)
-    db.session.flush()
+    with conflicts.savepoint():  # built inside: a refused booking leaves nothing in sounding.bookings
+        booking = SoundingBooking(sounding=sounding, slot=slot, seat=free[0], organisation_id=user.organisation_id,
+                                  match=match, booked_by_id=user.id, created_at=match_service.now_utc())
+        db.session.add(booking)
+        db.session.flush()
     audit.record(user, "sounding.booked", booking, sounding_id=sounding.id, slot_id=slot.id)
     if match.stage != M.SOUNDING.value:
         match_service.advance(match, M.SOUNDING.value, user, _("サウンディングの枠を予約"), quiet=True)
