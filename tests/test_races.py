@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,8 +26,16 @@ from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from matchmaker.services import qa
 from matchmaker.services import sounding as sounding_service
-from models import Match, Proposal, Question, SoundingBooking, User
-from tests.pipeline_factories import make_company, make_pair, make_solution, make_sounding, make_user
+from models import AuditEvent, Match, MatchEvent, Pilot, Proposal, Question, SoundingBooking, User
+from tests.pipeline_factories import (
+    make_company,
+    make_match,
+    make_pair,
+    make_proposal,
+    make_solution,
+    make_sounding,
+    make_user,
+)
 
 THREADS = 12
 PATIENCE = 1.5  # seconds the inner barrier waits for the others before letting a thread go on
@@ -239,3 +248,61 @@ def test_registering_the_same_address_at_once_makes_one_account(
     refused = [o for o in outcomes if o.status == 200]
     assert all("このメールアドレスは既に登録されています" in o.text for o in refused)
     assert _count(db, User, User.email == "tanto@mimamori.example.jp") == 1
+
+
+# --- stage changes ------------------------------------------------------------------------------
+
+
+def _owner_side(pair: Any) -> list[User | None]:
+    return [pair.owner, *(make_user("municipal", organisation=pair.municipality) for _ in range(3)),
+            *(make_user("coordinator", organisation=None) for _ in range(2))]
+
+
+def test_closing_a_match_from_six_sessions_closes_it_once(
+        app: Flask, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = make_pair()
+    match = make_match(pair.challenge, pair.solution, stage="sounding")
+    users = _owner_side(pair)
+    _committed(db)
+    match_id = match.id
+    form = {"reason": "rejected", "note": "今回は見送り"}
+    with held_after(monkeypatch, Match, "can_advance", len(users)):
+        outcomes = race(app, users, lambda i, client: client.post(f"/matches/{match_id}/close", data=form))
+
+    assert statuses(outcomes) == Counter({302: len(users)}), statuses(outcomes)
+    assert {o.location for o in outcomes} == {f"/matches/{match_id}"}
+    assert _count(db, MatchEvent, MatchEvent.match_id == match_id, MatchEvent.to_stage == "closed") == 1
+
+
+def test_planning_the_pilot_from_four_sessions_makes_one_plan(
+        app: Flask, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = make_pair()
+    match = make_match(pair.challenge, pair.solution, stage="sounding")
+    users = _owner_side(pair)[:4]
+    _committed(db)
+    match_id = match.id
+    start = date.today() + timedelta(days=10)
+    form = {"summary": "3か所の通いの場で試行する。", "starts_on": start.isoformat(),
+            "ends_on": (start + timedelta(days=120)).isoformat(), "kpis-0-name": "参加率", "kpis-0-target": "12"}
+    with held_after(monkeypatch, Match, "can_advance", len(users)):
+        outcomes = race(app, users, lambda i, client: client.post(f"/matches/{match_id}/pilot", data=form))
+
+    assert statuses(outcomes) == Counter({302: len(users)}), statuses(outcomes)
+    assert _count(db, Pilot) == 1
+    assert _count(db, MatchEvent, MatchEvent.match_id == match_id, MatchEvent.to_stage == "pilot") == 1
+
+
+def test_declining_a_proposal_from_four_sessions_decides_it_once(
+        app: Flask, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = make_pair()
+    proposal = make_proposal(make_match(pair.challenge, pair.solution, stage="proposal"))
+    users = _owner_side(pair)[:4]
+    _committed(db)
+    proposal_id, match_id = proposal.id, proposal.match_id
+    with held_after(monkeypatch, Proposal, "can_decide", len(users)):
+        outcomes = race(app, users, lambda i, client: client.post(
+            f"/matches/proposals/{proposal_id}/decline", data={"reason": "予算の範囲を超えるため"}))
+
+    assert statuses(outcomes) == Counter({302: len(users)}), statuses(outcomes)
+    assert _count(db, AuditEvent, AuditEvent.action == "proposal.declined") == 1
+    assert _count(db, MatchEvent, MatchEvent.match_id == match_id, MatchEvent.to_stage == "closed") == 1

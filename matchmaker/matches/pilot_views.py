@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from matchmaker.matches import bp
 from matchmaker.matches.forms import BudgetForm, PilotForm, ReportForm, UpdateForm
-from matchmaker.matches.views import acting_user, load_match
+from matchmaker.matches.views import acting_user, already_moved_on, load_match
 from matchmaker.services import pilots
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Pilot, db
@@ -24,6 +24,9 @@ def _back(match_id: int) -> Response:
 @login_required
 def plan_pilot(match_id: int) -> str | Response:
     item = load_match(match_id)
+    moved_on = already_moved_on(item, item.pilot is not None, _("実証実験の計画は既に登録されています。"))
+    if moved_on is not None:
+        return moved_on
     if not pilots.can_plan(item, current_user):
         abort(403)
     form = PilotForm()

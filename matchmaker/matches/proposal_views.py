@@ -14,13 +14,14 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import DecisionForm, ProposalForm
 from matchmaker.matches.views import acting_user
-from matchmaker.services import attachments
+from matchmaker.services import attachments, conflicts
 from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from matchmaker.transactions import writes
 from models import Challenge, Proposal, ProposalAttachment, Solution, db
+from models.proposal import PROPOSAL_STATUSES
 
 
 def _published_challenge(challenge_id: int) -> Challenge:
@@ -84,9 +85,14 @@ def proposal(proposal_id: int) -> str:
 
 def _decide(proposal_id: int, action: str) -> Response:
     item = _load(proposal_id)
+    conflicts.lock(item.match)  # the match first, as every change of a match does: no deadlock
+    conflicts.lock(item)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
+    if not item.is_open and item.can_view(current_user):  # a colleague decided a moment ago
+        flash(_("この提案は既に「%(status)s」になっています。", status=PROPOSAL_STATUSES[item.status]), "info")
+        return redirect(url_for("matches.proposal", proposal_id=item.id))
     try:
         if action == "withdraw":
             proposal_service.withdraw(item, acting_user(), form.reason.data)

@@ -19,13 +19,13 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import ActForm, AdoptForm, CloseForm, UpdateForm
 from matchmaker.matches.timeline import dashboard_groups, my_matches, timeline
+from matchmaker.services import conflicts, notify, pilots, proposals
 from matchmaker.services import matches as match_service
-from matchmaker.services import notify, pilots, proposals
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from matchmaker.transactions import writes
 from models import Challenge, Match, Notification, Proposal, Solution, SoundingBooking, User, db
-from models.match import MatchStage
+from models.match import STAGE_LABELS, MatchStage
 
 M = MatchStage
 
@@ -36,8 +36,23 @@ def acting_user() -> User:
 
 
 def load_match(match_id: int) -> Match:
-    """The match, or 404 for anyone who is not a party to it (its existence is not revealed)."""
-    return viewable_or_404(Match, match_id)
+    """The match, or 404 for anyone who is not a party to it (its existence is not revealed).
+
+    A form post holds the match's row until it commits, so that two sessions changing the same
+    match (closing it, planning its pilot) act one after the other, the second on what the first did.
+    """
+    item = viewable_or_404(Match, match_id)
+    if request.method == "POST":
+        conflicts.lock(item)
+    return item
+
+
+def already_moved_on(item: Match, done: bool, message: str) -> Response | None:
+    """A form post by a party whose colleague did the same a moment ago: back to the match, saying so."""
+    if not (request.method == "POST" and done and item.actor_roles(current_user)):
+        return None
+    flash(message, "info")
+    return redirect(url_for("matches.match", match_id=item.id))
 
 
 @bp.app_template_global("unread_notifications")
@@ -124,6 +139,10 @@ def match(match_id: int) -> str:
 @login_required
 def close(match_id: int) -> str | Response:
     item = load_match(match_id)
+    moved_on = already_moved_on(item, item.is_final, _("このマッチは既に「%(stage)s」になっています。",
+                                                       stage=STAGE_LABELS[item.stage]))
+    if moved_on is not None:
+        return moved_on
     if not item.can_advance(current_user, M.CLOSED.value):
         abort(403)
     form = CloseForm()
@@ -144,6 +163,10 @@ def close(match_id: int) -> str | Response:
 @login_required
 def adopt(match_id: int) -> str | Response:
     item = load_match(match_id)
+    moved_on = already_moved_on(item, item.is_final, _("このマッチは既に「%(stage)s」になっています。",
+                                                       stage=STAGE_LABELS[item.stage]))
+    if moved_on is not None:
+        return moved_on
     if not item.can_advance(current_user, M.ADOPTED.value):
         abort(403)
     form = AdoptForm(today=local_today())
