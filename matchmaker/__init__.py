@@ -39,11 +39,13 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key_for(app.instance_path)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
 
 
 def register_extensions(app: Flask) -> None:
     from matchmaker import auth as auth_module
-    from matchmaker.extensions import babel, csrf, login_manager, migrate
+    from matchmaker.extensions import babel, csrf, limiter, login_manager, migrate
     from matchmaker.i18n import compile_catalogs, select_locale, select_timezone
     from matchmaker.jobs import JobRunner
     from matchmaker.transactions import register as register_transactions
@@ -56,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     compile_catalogs()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
+    limiter.init_app(app)
     auth_module.configure_login(login_manager)
     app.extensions["jobs"] = JobRunner(app, mode=app.config["JOB_RUNNER"])
 

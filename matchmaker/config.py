@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +53,14 @@ class Config:
     SESSION_COOKIE_SAMESITE: str = "Lax"
     REMEMBER_COOKIE_HTTPONLY: bool = True
     REMEMBER_COOKIE_SAMESITE: str = "Lax"
+    # Remember-me cookies end after two weeks (and at once when the user's session token changes).
+    REMEMBER_COOKIE_DURATION: timedelta = timedelta(days=14)
+    # Rate limits: where the counters live (default: REDIS_URL when set, else this process's memory).
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_HEADERS_ENABLED: bool = True
+    # Behind a reverse proxy: how many hops of X-Forwarded-For / -Proto to trust (rate limits per
+    # client address need the client's address, not the proxy's). 0: the site faces clients.
+    PROXY_HOPS: int = 0
     # Served over HTTPS (directly or behind a proxy): Secure cookies and Strict-Transport-Security.
     HTTPS: bool = False
 
@@ -75,6 +84,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
     "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
     "MATCHMAKER_HTTPS": "HTTPS",
+    "MATCHMAKER_PROXY_HOPS": "PROXY_HOPS",
 }
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 RETRY_AFTER_SECONDS = 30
 PAGES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html", 413: "errors/413.html",
-         503: "errors/503.html"}
+         429: "errors/429.html", 503: "errors/503.html"}
 
 
 def error_page(code: int, error: BaseException | None = None) -> str:
@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
         code = error.code or 500
         return error_page(code, error), code
 
-    for code in (400, 403, 404, 405, 413):
+    for code in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(code, handle)
 
     def database_unavailable(error: BaseException) -> tuple[str, int, dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style anywhere: templates use classes and static/js/*.js. Images may be
 # data: URIs (the two-factor QR code is rendered server-side into one).
@@ -28,6 +29,9 @@ def register(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     hide_server_banner()
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

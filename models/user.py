@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -16,6 +18,21 @@ from models.organisation import Organisation
 
 # OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 is the minimum.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified when no account has the e-mail address typed, so that an unknown address costs the
+# same time as a wrong password (no account enumeration by timing).
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def spend_password_check_time(password: str) -> None:
+    """Hash as check_password would, for an address with no account."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
 
 
 class User(UserMixin, TimestampMixin, Model):
@@ -46,7 +63,20 @@ class User(UserMixin, TimestampMixin, Model):
                                     name="notification_frequency"),
         default="daily", server_default="daily")
 
+    # Part of the id Flask-Login keeps in the session cookie and the remember-me cookie: a new
+    # token (password change, deactivation, "log out everywhere") ends every session at once.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        return hmac.compare_digest(self.session_token.encode(), token.encode())
+
+    def end_all_sessions(self) -> None:
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)

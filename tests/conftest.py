@@ -123,7 +123,7 @@ def login_as(client: FlaskClient) -> Any:
         user = role_or_user if not isinstance(role_or_user, str) else factories.make_user(role=role_or_user, **overrides)
         _db.session.commit()
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
         return user
 

@@ -53,7 +53,7 @@ def test_answered_questions_are_public_without_the_asker(app: Any, db: Any, clie
             user = make_user(reader)
             db.session.commit()
             with reader_client.session_transaction() as session:
-                session["_user_id"] = str(user.id)
+                session["_user_id"] = user.get_id()
         html = reader_client.get(url_for("public.challenge", challenge_id=pair.challenge.id)).get_data(as_text=True)
         assert SECRET_QUESTION in html and "CSV形式で匿名化して提供します。" in html, reader
         for identity in identities:

@@ -25,8 +25,7 @@ class StaffAccountForm(FlaskForm):
         DataRequired(message=_l("メールアドレスを入力してください。")),
         Email(message=_l("メールアドレスの形式が正しくありません。")), Length(max=254)])
     password = PasswordField(_l("初期パスワード"), validators=[
-        DataRequired(message=_l("初期パスワードを入力してください。")),
-        Length(min=10, message=_l("10文字以上にしてください。"))],
+        DataRequired(message=_l("初期パスワードを入力してください。"))],
         description=_l("本人に安全な方法で伝え、初回ログイン後に変更してもらってください。"))
     password_again = PasswordField(_l("初期パスワード（確認）"), validators=[
         DataRequired(message=_l("確認のためもう一度入力してください。")),

@@ -18,8 +18,14 @@ def configure_login(manager: LoginManager) -> None:
     manager.login_message_category = "info"
 
     @manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str) -> User | None:
+        """The session (or remember-me cookie) holds ``<user id>:<session token>``; a cookie from
+        before the token changed (password change, deactivation) no longer signs anyone in."""
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.holds_session(token) else None
 
 
 def require_roles(*roles: str) -> Callable[[], None]:

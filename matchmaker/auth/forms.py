@@ -16,6 +16,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from models.codes import COMPANY_SIZES, PREFECTURE_LABELS, PREFECTURES
 
+PASSWORD_HELP = _l("12文字以上。記号や数字を混ぜる必要はありません。覚えやすい単語をいくつか並べた文（パスフレーズ）がおすすめです。")
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("メールアドレス"), validators=[DataRequired(), Email()])
@@ -51,11 +53,17 @@ class RegisterForm(FlaskForm):
     department = StringField(_l("部署名"), validators=[Optional(), Length(max=100)])
     name = StringField(_l("氏名"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("メールアドレス"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(
-        _l("パスワード"),
-        validators=[DataRequired(), Length(min=10, message=_l("10文字以上にしてください。"))],
-    )
+    password = PasswordField(_l("パスワード"), validators=[DataRequired()], description=PASSWORD_HELP)
     password_again = PasswordField(
         _l("パスワード（確認）"),
         validators=[DataRequired(), EqualTo("password", message=_l("パスワードが一致しません。"))],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("現在のパスワード"), validators=[DataRequired()])
+    new_password = PasswordField(_l("新しいパスワード"), validators=[DataRequired()], description=PASSWORD_HELP)
+    new_password_again = PasswordField(
+        _l("新しいパスワード（確認）"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("パスワードが一致しません。"))],
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from matchmaker.auth.forms import LoginForm, RegisterForm
+from matchmaker.auth.forms import LoginForm, PasswordChangeForm, RegisterForm
+from matchmaker.auth.limits import login_limits, password_change_limit, register_limit
 from matchmaker.services import accounts
 from matchmaker.services.errors import FieldError, put_on_form
-from models import db
+from models import User, db
 
 bp = Blueprint("auth", __name__)
 
@@ -28,27 +29,44 @@ def home_for(user: object) -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if not target:
+    """A path on this site, never another host: not //host, /\\host, a scheme, or control characters
+    (browsers read a backslash as a slash and drop tabs and newlines)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
+    if parts.scheme or parts.netloc:
         return None
     return target
 
 
+def start_session(user: User, remember: bool = False) -> None:
+    """A fresh session for the user: nothing of the anonymous session carries over except the
+    chosen language, and the id in the cookie carries the user's current session token."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user, remember=remember)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits[0]
+@login_limits[1]
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.find_user_by_email(form.email.data or "")
-        if user is None or not user.check_password(form.password.data or ""):
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            db.session.commit()  # the failed attempt's audit row
             form.password.errors = [_("メールアドレスまたはパスワードが正しくありません。")]
         elif not user.active:
             form.email.errors = [_("このアカウントは無効になっています。管理者にお問い合わせください。")]
         else:
-            login_user(user, remember=bool(form.remember.data))
+            start_session(user, remember=bool(form.remember.data))
             accounts.note_login(user)
             db.session.commit()
             flash(_("ログインしました。"), "success")
@@ -59,12 +77,37 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
+    """Ends this session and, with the cookie session holding no server-side state, every other
+    session of the user too: a copied session or remember-me cookie stops working at logout."""
+    accounts.end_all_sessions(current_user, current_user)
+    db.session.commit()
     logout_user()
+    session.clear()
     flash(_("ログアウトしました。"), "info")
     return redirect(url_for("public.index"))
 
 
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@password_change_limit
+def change_password() -> str | Response:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data or "", form.new_password.data or "")
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            start_session(current_user._get_current_object())  # the new token; other sessions have ended
+            flash(_("パスワードを変更しました。ほかの端末ではもう一度ログインが必要です。"), "success")
+            return redirect(url_for("auth.settings"))
+    return render_template("auth/password.html", form=form)
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@register_limit
 def register() -> str | Response:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -89,7 +132,7 @@ def register() -> str | Response:
             put_on_form(form, error)
         else:
             db.session.commit()
-            login_user(user)
+            start_session(user)
             flash(_("登録が完了しました。"), "success")
             return redirect(home_for(user))
     return render_template("auth/register.html", form=form)

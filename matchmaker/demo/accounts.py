@@ -1,7 +1,7 @@
 """The demo accounts: one per role, shown on the landing page in demo mode (MATCHMAKER_DEMO=1).
 
-The passwords are deliberately simple and public: they exist only in a database that
-`flask demo load` filled. The municipal account belongs to the first municipality of
+The passwords are public: they exist only in a database that `flask demo load` filled. They are
+passphrases that the password policy (matchmaker/services/passwords.py) accepts, like any other. The municipal account belongs to the first municipality of
 organisations.jsonl with at least two demo challenges, the company account to the first company
 with at least two demo solution profiles, so both see their own work at once.
 """
@@ -54,21 +54,21 @@ DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {
         "role": "admin",
         "email": f"admin@{EMAIL_DOMAIN}",
-        "password": "admin-demo-2026",
+        "password": "quiet lantern harbour",
         "name": "佐藤 美咲",
         "organisation": None,
     },
     {
         "role": "coordinator",
         "email": f"coordinator@{EMAIL_DOMAIN}",
-        "password": "coordinator-demo-2026",
+        "password": "paper bridge autumn",
         "name": "高橋 健一",
         "organisation": None,
     },
     {
         "role": "municipal",
         "email": f"municipal@{EMAIL_DOMAIN}",
-        "password": "municipal-demo-2026",
+        "password": "river town morning",
         "name": "中村 由紀",
         "organisation": DEMO_MUNICIPALITY,
         "department": first_department_of(DEMO_MUNICIPALITY),
@@ -76,7 +76,7 @@ DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {
         "role": "company",
         "email": f"company@{EMAIL_DOMAIN}",
-        "password": "company-demo-2026",
+        "password": "green field sprout",
         "name": "小林 大輔",
         "organisation": DEMO_COMPANY,
     },

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.sql import Select
 
-from matchmaker.services import audit
+from matchmaker.services import audit, passwords
 from matchmaker.services.accounts import find_user_by_email
 from matchmaker.services.errors import FieldError
 from models import AuditEvent, Challenge, CompanyExposure, Organisation, Solution, User, db
@@ -33,8 +33,7 @@ def create_staff_account(actor: User, *, name: str, email: str, role: str, passw
         raise FieldError("role", _l("作成できるのはコーディネーターと管理者のアカウントです。"))
     if find_user_by_email(email) is not None:
         raise FieldError("email", _l("このメールアドレスは既に登録されています。"))
-    if len(password) < 10:
-        raise FieldError("password", _l("10文字以上にしてください。"))
+    passwords.check_new_password(password, email=email, name=name)
     user = User(email=email.strip().lower(), name=name.strip(), role=role, organisation=None,
                 department=(department or "").strip() or None, active=True)
     user.set_password(password)
@@ -51,6 +50,8 @@ def set_user_active(actor: User, user: User, active: bool, reason: str | None = 
     if user.active == active:
         return False
     user.active = active
+    if not active:
+        user.end_all_sessions()  # a deactivated account's open sessions and remember-me cookies end now
     db.session.flush()
     audit.record(actor, "user.reactivated" if active else "user.deactivated", user,
                  from_state="inactive" if active else "active", to_state="active" if active else "inactive",
