@@ -34,6 +34,23 @@ def ooxml(main_type: str) -> bytes:
     return buffer.getvalue()
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20
+GIF = b"GIF89a" + b"\x01\x00\x01\x00" + b"\x00" * 10
+WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 " + b"\x00" * 14
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+HTML = b"<!doctype html><script>fetch('/auth/settings')</script>"
+# Both a PDF (it starts like one) and an HTML page (a browser sniffing it would find the script).
+PDF_HTML_POLYGLOT = b"%PDF-1.4\n<html><body><script>alert(document.domain)</script></body></html>\n%%EOF\n"
+
+
+def a_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("見積書/内訳.csv", "項目,金額\n")
+    return buffer.getvalue()
+
+
 DOCX = ooxml(attachments.OOXML_MAIN_TYPES["docx"])
 XLSX = ooxml(attachments.OOXML_MAIN_TYPES["xlsx"])
 PPTX = ooxml(attachments.OOXML_MAIN_TYPES["pptx"])
@@ -46,6 +63,8 @@ def upload(name: str, data: bytes) -> attachments.Upload:
 @pytest.mark.parametrize(("name", "data"), [
     ("提案書.pdf", PDF), ("提案書.PDF", PDF), ("体制.docx", DOCX), ("費用.xlsx", XLSX), ("説明.pptx", PPTX),
     ("旧形式.doc", OLE), ("旧形式.xls", OLE), ("旧形式.ppt", OLE),
+    ("写真.png", PNG), ("写真.JPG", JPEG), ("写真.jpeg", JPEG), ("図.gif", GIF), ("図.webp", WEBP),
+    ("資料一式.zip", a_zip()), ("資料一式.zip", DOCX),
 ])
 def test_accepted_types(app: Any, name: str, data: bytes) -> None:
     ext, read = attachments.check(upload(name, data))
@@ -63,6 +82,13 @@ def test_accepted_types(app: Any, name: str, data: bytes) -> None:
     ("page.html", b"<html></html>", "添付できない形式"),
     ("noextension", PDF, "添付できない形式"),
     ("空.pdf", b"", "空のファイル"),
+    ("図.svg", SVG, "添付できない形式"),
+    ("図.png", SVG, "一致しません"),                                  # an SVG renamed .png
+    ("提案書.pdf", HTML, "一致しません"),                              # an HTML page renamed .pdf
+    ("写真.jpg", HTML, "一致しません"),
+    ("図.webp", b"RIFF\x00\x00\x00\x00WAVEfmt ", "一致しません"),       # a RIFF that is not WebP
+    ("資料.zip", b"PK\x03\x04 truncated", "一致しません"),
+    ("資料.zip", PDF, "一致しません"),
 ])
 def test_refused_types(app: Any, name: str, data: bytes, message: str) -> None:
     with pytest.raises(FieldError) as refused:
@@ -153,3 +179,35 @@ def test_anonymous_download_goes_to_login(db: Any, client: Any) -> None:
     response = client.get(url_for("matches.attachment", attachment_id=proposal.attachments[0].id))
     assert response.status_code == 302 and "/auth/login" in response.location
     assert db.session.scalar(select(func.count()).select_from(ProposalAttachment)) == 1
+
+
+@pytest.mark.parametrize(("name", "data"), [("提案書.pdf", PDF_HTML_POLYGLOT), ("写真.png", PNG + HTML)])
+def test_a_file_that_is_also_html_is_served_so_that_it_can_never_run(db: Any, client: Any, login_as: Any,
+                                                                     name: str, data: bytes) -> None:
+    pair = make_pair()
+    proposal = _submit(pair, [(name, data)])
+    db.session.commit()
+    switch_user(login_as, pair.owner)
+    response = client.get(url_for("matches.attachment", attachment_id=proposal.attachments[0].id))
+    response.close()
+    headers = response.headers
+    assert response.status_code == 200
+    assert headers["Content-Disposition"].startswith("attachment")
+    assert headers["Content-Type"] in ("application/pdf", "image/png"), "never text/html"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    policy = headers["Content-Security-Policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_a_request_over_the_size_limit_gets_the_japanese_413_page(db: Any, client: Any, login_as: Any) -> None:
+    pair = make_pair()
+    login_as(pair.company_user)
+    current_app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    response = client.post(url_for("matches.propose", challenge_id=pair.challenge.id), data={
+        "title": "提案", "attachments": [(io.BytesIO(PDF + b" " * (3 * 1024 * 1024)), "大きな提案書.pdf")],
+    })
+    assert response.status_code == 413
+    text = response.get_data(as_text=True)
+    assert "ファイルが大きすぎます" in text and "合計2 MBまで" in text
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 0

@@ -89,7 +89,7 @@ class ProposalForm(FlaskForm):
     needs_from_municipality = TextAreaField(_l("自治体に求める協力"), validators=[Optional(), Length(max=LONG)],
                                             description=_l("実証フィールド、データ、職員の関与など。"))
     attachments = MultipleFileField(_l("添付資料"),
-                                    description=_l("PDF、Word、Excel、PowerPoint（1ファイル10MBまで、5ファイルまで）"))
+                                    description=_l("PDF、Word、Excel、PowerPoint、画像（PNG・JPEG・GIF・WebP）、ZIP（1ファイル10MBまで、5ファイルまで）"))
 
     def validate_cost_estimate(self, field: YenField) -> None:
         if field.data is not None and field.data < 0:

@@ -14,6 +14,7 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import DecisionForm, ProposalForm
 from matchmaker.matches.views import acting_user
+from matchmaker.security import DOWNLOAD_CONTENT_SECURITY_POLICY
 from matchmaker.services import attachments, conflicts
 from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
@@ -168,6 +169,8 @@ def attachment(attachment_id: int) -> Response:
     db.session.commit()
     response = send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.original_name,
                          max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    # Even if a browser were made to render it (a file that is two formats at once), it runs no
+    # script, in an origin of its own, and no other site may embed it.
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response  # nosniff and no-store: matchmaker/security.py, as on every response

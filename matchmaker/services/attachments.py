@@ -1,5 +1,10 @@
-"""Proposal attachments: type-checked by extension AND content, size-limited, stored outside the
-web root under random names, and removed again if the transaction that created them rolls back."""
+"""Proposal attachments: an allow-list of types checked by content (magic bytes; the OOXML content
+type; a readable ZIP directory) AND agreeing with the extension, size-limited, stored outside the
+web root under random names, and removed again if the transaction that created them rolls back.
+
+Anything else — HTML, SVG, scripts, executables, whatever the name says — is refused; and what is
+accepted is served as a download under a sandbox policy (matchmaker/matches/proposal_views.py),
+so even a file that is two formats at once never runs in the site's origin."""
 
 from __future__ import annotations
 
@@ -38,7 +43,20 @@ CONTENT_TYPES: dict[str, str] = {
     "doc": "application/msword",
     "xls": "application/vnd.ms-excel",
     "ppt": "application/vnd.ms-powerpoint",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "zip": "application/zip",
 }
+IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "gif": (b"GIF87a", b"GIF89a"),
+}
+ZIP_MAX_ENTRIES = 10_000
 _CONTENT_TYPES_XML_LIMIT = 1024 * 1024
 
 
@@ -69,12 +87,29 @@ def display_name(filename: str) -> str:
     return name[-200:] or "file"
 
 
+def _is_zip(data: bytes) -> bool:
+    """A ZIP whose directory reads, as offices send them (not an empty or a self-extracting one)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return 0 < len(archive.infolist()) <= ZIP_MAX_ENTRIES
+    except (zipfile.BadZipFile, RuntimeError, ValueError, OSError):
+        return False
+
+
 def content_matches(ext: str, head: bytes, data: bytes) -> bool:
     """Whether the bytes are what the extension claims (magic bytes; OOXML content type)."""
     if ext == "pdf":
         return head.startswith(b"%PDF-")
     if ext in ("doc", "xls", "ppt"):
         return head.startswith(OLE_MAGIC)
+    if ext in IMAGE_MAGIC:
+        return head.startswith(IMAGE_MAGIC[ext])
+    if ext == "webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if ext == "zip":
+        return _is_zip(data)
     if ext in OOXML_MAIN_TYPES:
         if not head.startswith(b"PK\x03\x04"):
             return False
@@ -95,7 +130,7 @@ def check(upload: Upload) -> tuple[str, bytes]:
     name = display_name(upload.filename)
     ext = extension_of(name)
     if ext not in CONTENT_TYPES:
-        raise FieldError("attachments", _l("「%(name)s」は添付できない形式です。PDF、Word、Excel、PowerPointのファイルを選んでください。",
+        raise FieldError("attachments", _l("「%(name)s」は添付できない形式です。PDF、Word、Excel、PowerPoint、画像（PNG・JPEG・GIF・WebP）、ZIPのファイルを選んでください。",
                                            name=name))
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
@@ -104,7 +139,7 @@ def check(upload: Upload) -> tuple[str, bytes]:
                                            mb=limit // (1024 * 1024)))
     if not data:
         raise FieldError("attachments", _l("「%(name)s」は空のファイルです。", name=name))
-    if not content_matches(ext, data[:8], data):
+    if not content_matches(ext, data[:16], data):
         raise FieldError("attachments", _l("「%(name)s」の中身が拡張子（.%(ext)s）と一致しません。ファイルを確認してください。",
                                            name=name, ext=ext))
     return ext, data
