@@ -11,6 +11,7 @@ from flask import url_for
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from matchmaker.services import exports
 from models import AuditEvent
 from tests.pipeline_factories import make_challenge, make_match, make_pair, make_solution
 
@@ -130,3 +131,34 @@ def test_members_cannot_export(client, login_as, db, kind, role):
     login_as(role)
     assert client.get(url_for("coordinator.export", kind=kind, fmt="xlsx")).status_code == 403
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action.like("export.%"))) is None
+
+
+@pytest.mark.parametrize("text", [
+    "=HYPERLINK(\"http://evil.example\",\"詳細\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB=1", "\rCR=1",
+    "＝１＋１", "  =1+1", "\u3000=1+1", "-",
+])
+def test_every_formula_start_is_neutralised(text):
+    assert exports.safe_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["課題名", "a=b", "1-2", "", None, -5, 3.5, "メール user@example.jp"])
+def test_plain_values_are_left_as_they_are(value):
+    assert exports.safe_cell(value) == value
+
+
+def test_every_spreadsheet_writer_goes_through_the_exports_module():
+    """A CSV or Excel writer elsewhere would skip safe_cell: new exporters call exports.render."""
+    from matchmaker import REPO_ROOT
+
+    writers = []
+    for path in sorted((REPO_ROOT / "matchmaker").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "exports.py" and ("csv.writer" in text or "csv.DictWriter" in text or "Workbook(" in text):
+            writers.append(str(path.relative_to(REPO_ROOT)))
+    assert writers == []
+
+
+def test_xlsx_cells_are_text_not_formulas(app):
+    table = exports.Table("t", ("a",), [["=1+1"], ["+cmd|' /C calc'!A0"]])
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(table))).active
+    assert [cell.data_type for cell in sheet["A"][1:]] == ["s", "s"]

@@ -3,7 +3,10 @@ and Excel (.xlsx). Coordinators and administrators only; every download is audit
 
 Column names are the field names of ``docs/fields.md`` where one exists (a challenge export can be
 imported again), otherwise plain snake_case; code lists are ``;``-separated codes. Text that a
-spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is prefixed with ``'``.
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return, their
+full-width forms, also after leading spaces) is prefixed with ``'`` by ``safe_cell``, the one
+function every spreadsheet this site writes goes through (tests/test_exports.py holds every
+writer of CSV or Excel in matchmaker/ to this module).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from models.match import STAGE_LABELS
 
 KINDS: tuple[str, ...] = ("challenges", "matches", "funnel")
 FORMATS: tuple[str, ...] = ("csv", "xlsx")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP CSV injection: = + - @ tab CR; Japanese input methods also type the full-width ＝＋－＠,
+# which spreadsheets may read as the same operators.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 CHALLENGE_COLUMNS: tuple[str, ...] = (
     "id", "organisation", "prefecture", "title", "background", "problem", "causes", "affected", "target_state",
@@ -123,7 +128,7 @@ def funnel_table(filters: board.BoardFilters) -> Table:
 
 def safe_cell(value: Any) -> Any:
     """Neutralise text a spreadsheet would run as a formula (CSV/formula injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.lstrip(" \u3000").startswith(_FORMULA_START):
         return "'" + value
     return value
 
