@@ -57,6 +57,7 @@ class Config:
     REMEMBER_COOKIE_DURATION: timedelta = timedelta(days=14)
     # Rate limits: where the counters live (default: REDIS_URL when set, else this process's memory).
     RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_ENABLED: bool = True  # stated, because Flask-Limiter otherwise keeps the last app's choice
     RATELIMIT_HEADERS_ENABLED: bool = True
     # Behind a reverse proxy: how many hops of X-Forwarded-For / -Proto to trust (rate limits per
     # client address need the client's address, not the proxy's). 0: the site faces clients.
