@@ -62,6 +62,8 @@ class Config:
     # Behind a reverse proxy: how many hops of X-Forwarded-For / -Proto to trust (rate limits per
     # client address need the client's address, not the proxy's). 0: the site faces clients.
     PROXY_HOPS: int = 0
+    # Administrators must enrol in two-factor authentication before using the site.
+    REQUIRE_2FA: bool = False
     # Served over HTTPS (directly or behind a proxy): Secure cookies and Strict-Transport-Security.
     HTTPS: bool = False
 
@@ -86,6 +88,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
     "MATCHMAKER_HTTPS": "HTTPS",
     "MATCHMAKER_PROXY_HOPS": "PROXY_HOPS",
+    "MATCHMAKER_REQUIRE_2FA": "REQUIRE_2FA",
 }
 
 

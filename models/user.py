@@ -9,7 +9,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin, UTCDateTime
@@ -66,6 +66,12 @@ class User(UserMixin, TimestampMixin, Model):
     # Part of the id Flask-Login keeps in the session cookie and the remember-me cookie: a new
     # token (password change, deactivation, "log out everywhere") ends every session at once.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # Two-factor authentication (TOTP, RFC 6238) for administrators and coordinators: the shared
+    # secret once enrolled, the last time step accepted (a code works once), and the SHA-256 of
+    # each unused recovery code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 
@@ -90,6 +96,10 @@ class User(UserMixin, TimestampMixin, Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def is_admin(self) -> bool:

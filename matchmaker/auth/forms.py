@@ -67,3 +67,9 @@ class PasswordChangeForm(FlaskForm):
         _l("新しいパスワード（確認）"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("パスワードが一致しません。"))],
     )
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField(_l("確認コード"), validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+                       description=_l("認証アプリに表示される6桁の数字。アプリが使えないときは回復コードを入力できます。"))

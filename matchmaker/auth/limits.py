@@ -3,7 +3,7 @@ breach. The figures are per window; a breach answers 429 with a page that says w
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, request, session
 from flask_limiter import RequestLimit
 from flask_login import current_user
 
@@ -15,6 +15,8 @@ LOGIN_PER_ADDRESS = "20 per minute;100 per hour"
 # Failed logins to one account, from anywhere (one account guessed from many places).
 LOGIN_FAILURES_PER_ACCOUNT = "5 per minute;20 per hour"
 REGISTER_PER_ADDRESS = "5 per hour"
+# Wrong second-factor codes for one account after its password was right.
+TWO_FACTOR_FAILURES_PER_ACCOUNT = "5 per minute;20 per hour"
 # Password changes check the current password: the same guessing door, for a signed-in session.
 PASSWORD_CHANGE_PER_ACCOUNT = "5 per 15 minutes"
 
@@ -26,6 +28,11 @@ def account_key() -> str:
 
 def signed_in_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
+
+
+def pending_key() -> str:
+    """The account waiting for its second factor (its id, kept in the session at the password step)."""
+    return "two-factor:" + str(session.get("two_factor_pending", "")).partition(":")[0]
 
 
 def attempt_failed(response: Response) -> bool:
@@ -46,3 +53,5 @@ login_limits = [
 register_limit = limiter.limit(REGISTER_PER_ADDRESS, methods=["POST"], on_breach=audit_breach)
 password_change_limit = limiter.limit(PASSWORD_CHANGE_PER_ACCOUNT, methods=["POST"], key_func=signed_in_key,
                                       deduct_when=attempt_failed, on_breach=audit_breach)
+two_factor_limit = limiter.limit(TWO_FACTOR_FAILURES_PER_ACCOUNT, methods=["POST"], key_func=pending_key,
+                                 deduct_when=attempt_failed, on_breach=audit_breach)

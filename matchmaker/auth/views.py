@@ -16,6 +16,10 @@ from matchmaker.services.errors import FieldError, put_on_form
 from models import User, db
 
 bp = Blueprint("auth", __name__)
+# Between the password and the second factor the session holds only these (matchmaker/auth/two_factor.py).
+PENDING = "two_factor_pending"  # "<user id>:<session token>" of an account past its password step
+PENDING_REMEMBER = "two_factor_remember"
+PENDING_NEXT = "two_factor_next"
 
 
 def home_for(user: object) -> str:
@@ -41,14 +45,28 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def start_session(user: User, remember: bool = False) -> None:
-    """A fresh session for the user: nothing of the anonymous session carries over except the
-    chosen language, and the id in the cookie carries the user's current session token."""
+def _fresh_session() -> None:
+    """Nothing of the session before carries over except the chosen language."""
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """A fresh session for the user, whose id in the cookie carries the current session token."""
+    _fresh_session()
     login_user(user, remember=remember)
+
+
+def await_second_factor(user: User, remember: bool, next_path: str | None) -> Response:
+    """Called by the login view once the password was right: no session yet, only the pending id."""
+    _fresh_session()
+    session[PENDING] = user.get_id()
+    session[PENDING_REMEMBER] = remember
+    if next_path:
+        session[PENDING_NEXT] = next_path
+    return redirect(url_for("auth.login_second_factor"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -65,6 +83,8 @@ def login() -> str | Response:
             form.password.errors = [_("メールアドレスまたはパスワードが正しくありません。")]
         elif not user.active:
             form.email.errors = [_("このアカウントは無効になっています。管理者にお問い合わせください。")]
+        elif user.has_two_factor:
+            return await_second_factor(user, bool(form.remember.data), _safe_next(request.args.get("next")))
         else:
             start_session(user, remember=bool(form.remember.data))
             accounts.note_login(user)
@@ -138,4 +158,4 @@ def register() -> str | Response:
     return render_template("auth/register.html", form=form)
 
 
-from matchmaker.auth import account  # noqa: F401  (registers the settings pages)
+from matchmaker.auth import account, two_factor  # noqa: F401  (register the settings and two-factor pages)
