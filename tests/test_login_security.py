@@ -240,3 +240,28 @@ def test_limits_use_redis_when_redis_url_is_set(_schema, tmp_path):
         from models import db
 
         db.engine.dispose()
+
+
+def test_behind_a_proxy_the_limit_keys_on_the_forwarded_client_address(_schema, tmp_path):
+    from matchmaker import create_app
+    from tests.conftest import base_config
+
+    app = create_app({**base_config(_schema, tmp_path), "PROXY_HOPS": 1})
+    with app.app_context():
+        client = app.test_client()
+        allowed = _first_figure(limits.LOGIN_PER_ADDRESS)
+
+        tried = iter(range(1000))
+
+        def attempt(client_address: str) -> int:
+            email = f"x{next(tried)}@example.jp"  # another account each time: only the address limit applies
+            return client.post("/auth/login", data={"email": email, "password": "wrong password here"},
+                               headers={"X-Forwarded-For": client_address},
+                               environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+
+        assert [attempt("198.51.100.1") for _ in range(allowed)] == [200] * allowed
+        assert attempt("198.51.100.1") == 429
+        assert attempt("198.51.100.2") == 200, "another client behind the same proxy is not stopped"
+        from models import db
+
+        db.engine.dispose()
