@@ -47,7 +47,7 @@ def _client(app: Flask, *, user_id: int | None = None, locale: str | None = None
     client = app.test_client()
     with client.session_transaction() as session:
         if user_id is not None:
-            session["_user_id"] = str(user_id)
+            session["_user_id"] = f"{user_id}:some-session-token"  # the shape the site writes; loading it needs the database
             session["_fresh"] = True
         if locale is not None:
             session["locale"] = locale
@@ -171,7 +171,7 @@ def test_a_connection_cut_mid_request_writes_nothing(
     app.config["PROPAGATE_EXCEPTIONS"] = False
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(pair.company_user.id)
+        session["_user_id"] = pair.company_user.get_id()
     form = {"solution_id": pair.solution.id, "title": "見守りの提案", "approach": "QRコードで記録する。",
             "schedule": "5〜8月", "cost_estimate": "150万", "needs_from_municipality": ""}
     response = client.post(f"/matches/challenges/{pair.challenge.id}/propose", data=form)

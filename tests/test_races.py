@@ -50,7 +50,7 @@ def _client_as(app: Flask, user: User | None) -> FlaskClient:
     client = FlaskClient(app, app.response_class, use_cookies=True)
     if user is not None:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
     return client
 
