@@ -239,6 +239,7 @@ def test_limits_use_redis_when_redis_url_is_set(_schema, tmp_path):
     with app.app_context():
         from models import db
 
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -264,4 +265,5 @@ def test_behind_a_proxy_the_limit_keys_on_the_forwarded_client_address(_schema, 
         assert attempt("198.51.100.2") == 200, "another client behind the same proxy is not stopped"
         from models import db
 
+        db.session.remove()
         db.engine.dispose()

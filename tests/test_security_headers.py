@@ -57,6 +57,7 @@ def test_https_setting_turns_on_hsts_and_secure_cookies(_schema, tmp_path):
         assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
         from models import db
 
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -93,13 +94,15 @@ def test_the_dev_server_names_no_versions(_schema, tmp_path: Path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/") as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/static/css/app.css") as response:
             banners = response.headers.get_all("Server")
+            response.read()  # to the end, so the server closes the file it sends
     finally:
         server.shutdown()
         with app.app_context():
             from models import db
 
+            db.session.remove()
             db.engine.dispose()
     assert banners == ["matchmaker"]
 
@@ -112,4 +115,5 @@ def test_gunicorn_names_no_server_either(_schema, tmp_path: Path):
     with app.app_context():
         from models import db
 
+        db.session.remove()
         db.engine.dispose()
