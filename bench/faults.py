@@ -1,6 +1,6 @@
 """Faults under load: a database restart, a worker killed, the whole app killed with a job queued.
 
-Usage: python bench/faults.py [--seconds 90] [--users 20] [--workers 4] [--port 5009]
+Usage: python bench/faults.py [--seconds 90] [--users 20] [--workers 4] [--port 5009] [--redis URL]
 
 Loopback only, bounded in time, stops by itself. It starts a private PostgreSQL server of its own
 (initdb in a temporary folder, 127.0.0.1:55432, as the ``postgres`` user when run as root), so
@@ -11,7 +11,8 @@ company user asking questions, each with a unique marker) for ``--seconds``. Mea
 1. PostgreSQL is restarted (fast shutdown: every connection of the site dies);
 2. one gunicorn worker is killed with SIGKILL;
 3. a profile edit is saved, which queues its re-embedding, and the whole app (master and
-   workers) is killed with SIGKILL at once; the app is started again.
+   workers) is killed with SIGKILL at once; the app is started again. With ``--redis`` the job
+   worker (`flask worker`) is killed before the save and started again after.
 
 It prints, for each fault, the failed requests by kind (HTTP status or connection error) and the
 seconds until requests succeed again; then the writes whose request succeeded but that are not in
@@ -115,11 +116,14 @@ class PrivatePostgres:
 # --- the site under gunicorn -----------------------------------------------------------------
 
 
-def site_env(database_url: str) -> dict[str, str]:
+def site_env(database_url: str, redis_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
     env.pop("REDIS_URL", None)
     env.update(DATABASE_URL=database_url, MATCHMAKER_SECRET_KEY="bench-faults-secret",
-               MATCHMAKER_DAILY_JOBS="off", MATCHMAKER_JOB_RUNNER="thread", PYTHONPATH=str(ROOT))
+               MATCHMAKER_DAILY_JOBS="off", MATCHMAKER_JOB_RUNNER="rq" if redis_url else "thread",
+               PYTHONPATH=str(ROOT))
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return env
 
 
@@ -133,6 +137,19 @@ class Site:
         self.env, self.port, self.workers, self.log = env, port, workers, log
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None  # `flask worker`, with Redis
+
+    def start_worker(self) -> None:
+        if "REDIS_URL" in self.env:
+            self.worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
+                                           env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           start_new_session=True)
+
+    def kill_worker(self) -> None:
+        if self.worker is not None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
+            self.worker = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -160,6 +177,7 @@ class Site:
         self.proc.wait()
 
     def stop(self) -> None:
+        self.kill_worker()
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -267,6 +285,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=5009)
+    parser.add_argument("--redis", metavar="URL", help="run jobs through this Redis (RQ, `flask worker`) instead "
+                        "of the in-process runner, e.g. redis://127.0.0.1:6379/13 (it is emptied)")
     args = parser.parse_args()
     if shutil.which("pgrep") is None:
         raise SystemExit("pgrep is needed (procps)")
@@ -276,7 +296,11 @@ def main() -> None:
     site: Site | None = None
     try:
         postgres.init()
-        env = site_env(postgres.url)
+        env = site_env(postgres.url, args.redis)
+        if args.redis:
+            from redis import Redis
+
+            Redis.from_url(args.redis).flushdb()
         flask(env, "db", "upgrade")
         flask(env, "demo", "load")
         from matchmaker import create_app
@@ -294,6 +318,7 @@ def main() -> None:
         company = next(a for a in DEMO_ACCOUNTS if a["role"] == "company")
         site = Site(env, args.port, args.workers, folder / "gunicorn.log")
         site.start()
+        site.start_worker()
         jar = login(site.base, company["email"], company["password"])
         record = Record()
         stop = threading.Event()
@@ -324,7 +349,8 @@ def main() -> None:
 
         total = collections.Counter(o.kind for o in record.outcomes)
         elapsed = time.monotonic() - t0
-        print(f"# {args.users} users, {args.workers} gunicorn workers, {elapsed:.0f} s, "
+        print(f"# {args.users} users, {args.workers} gunicorn workers, jobs: {'RQ' if args.redis else 'in-process'}, "
+              f"{elapsed:.0f} s, "
               f"{len(record.outcomes)} requests ({len(record.outcomes) / elapsed:.0f}/s)")
         ends = [at for _, at in faults[1:]] + [t0 + elapsed]
         for (name, at), end in zip(faults, ends, strict=True):
@@ -345,6 +371,9 @@ def main() -> None:
                                      if re.match(r"^\w+(\.\w+)*(Error|Exception)\b", line.strip()))
         for line, count in errors.most_common(8):
             print(f"  logged {count}×: {line[:160]}")
+        kept = Path(tempfile.gettempdir()) / "matchmaker-faults-gunicorn.log"
+        shutil.copy(site.log, kept)
+        print(f"gunicorn's log: {kept}")
         with app.app_context():
             db.engine.dispose()
     finally:
@@ -374,7 +403,11 @@ def _solution_in_sync(app: object, solution_id: int) -> bool:
 
 
 def kill_with_job_queued(app: object, site: Site, jar: http.cookiejar.CookieJar) -> tuple[int, bool, float]:
-    """Save a profile edit, SIGKILL the app at once, start it again; (solution id, job pending at kill, restart s)."""
+    """Save a profile edit, SIGKILL the app at once, start it again; (solution id, job pending at kill, restart s).
+
+    With Redis the job worker is killed first, so the job waits in the queue for the next worker.
+    """
+    site.kill_worker()
     from matchmaker.demo.accounts import DEMO_COMPANY
     from models import Organisation, Solution, db
 
@@ -399,6 +432,7 @@ def kill_with_job_queued(app: object, site: Site, jar: http.cookiejar.CookieJar)
     pending = not _solution_in_sync(app, solution_id)
     started = time.monotonic()
     site.start()
+    site.start_worker()
     return solution_id, pending, time.monotonic() - started
 
 
