@@ -87,11 +87,12 @@ class Refreshing(Generic[T]):
                 try:
                     started = time.monotonic()
                     key = self._key()
-                    self._value = (key, self._build(key))
-                    ended = time.monotonic()
-                    self._next_build_at = ended + BUILD_GAP * (ended - started)
+                    value = (key, self._build(key))
                 finally:
-                    db.session.remove()
+                    db.session.remove()  # before the swap: whoever sees the new value finds no session open here
+                ended = time.monotonic()
+                self._next_build_at = ended + BUILD_GAP * (ended - started)
+                self._value = value
         except Exception:  # e.g. the database went away mid-build: keep the old value, try next period
             log.exception("rebuilding %s failed", self.name)
         finally:

@@ -149,9 +149,13 @@ def make_proposal(match: Match, author: User | None = None, **overrides: Any) ->
     return proposal
 
 
+_question_numbers = itertools.count(1)
+
+
 def make_question(challenge: Challenge, asker: User, answered: bool = False, **overrides: Any) -> Question:
+    # A company asks the same question once (uq_question_asked_once): each default question differs.
     values: dict[str, Any] = {"challenge": challenge, "organisation_id": asker.organisation_id, "asked_by": asker,
-                                  "body": "参加者名簿のデータはどの形式で提供いただけますか。"}
+                              "body": f"参加者名簿のデータはどの形式で提供いただけますか（{next(_question_numbers)}）。"}
     if answered:
         values.update(answer="CSV形式で、氏名を除いた匿名化データを提供します。",
                       answered_at=datetime.now(UTC))
