@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# make serve: gunicorn workers (default two per core) and the address it listens on.
+WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+BIND ?= 127.0.0.1:8000
 
-.PHONY: run test install install-test chromium pdf translations db demo lint bench clean
+.PHONY: run serve test install install-test chromium pdf translations db demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +34,10 @@ demo: db
 
 run: install demo
 	MATCHMAKER_DEMO=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Production: gunicorn (settings in gunicorn.conf.py) against DATABASE_URL, after migrating it.
+serve: install db
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind $(BIND) wsgi:app
 
 # Browser tests need Debian's chromium; install it when missing and we are allowed to.
 chromium:
