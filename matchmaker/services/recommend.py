@@ -13,6 +13,7 @@ learned score blended with the fused score. Each card carries the match of its p
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,8 +132,7 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
     """
     from matchmaker.services import similar
 
-    index = _index()
-    hits = _ask(index.recommender.similar_challenges, challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
+    hits = _similar_hits(_index().recommender, challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
     if hits is None:
         return SimilarList(unavailable=True)
     facts = _similar_facts([h.id for h in hits])
@@ -211,6 +211,20 @@ def _index() -> Any:
     from matchmaker.services.vectors import fitted_index  # the ranking stack loads on first use
 
     return fitted_index()
+
+
+# Similar challenges depend only on the fitted index, not on the reader: every challenge page (the
+# most visited page) asked the ranker again, which took a fifth of a worker's time under load. They
+# are kept per fitted index, so a refit starts afresh.
+_similar_by_index: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], list[Recommendation] | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _similar_hits(recommender: Any, challenge_id: int, k: int) -> list[Recommendation] | None:
+    cached = _similar_by_index.setdefault(recommender, {})
+    if (challenge_id, k) not in cached:
+        cached[(challenge_id, k)] = _ask(recommender.similar_challenges, challenge_id, k)
+    return cached[(challenge_id, k)]
 
 
 def _ask(method: Any, item_id: int, k: int, **kwargs: Any) -> list[Recommendation] | None:
