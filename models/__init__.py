@@ -11,6 +11,7 @@ from models.organisation import Organisation
 from models.outbox import DeliveryMark as DeliveryMark
 from models.outbox import OutboxMail as OutboxMail
 from models.pilot import Pilot, PilotKpi, PilotUpdate
+from models.procurement import ContractLimit as ContractLimit
 from models.proposal import Proposal, ProposalAttachment
 from models.qa import Question
 from models.solution import Solution

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin, UTCDateTime, utcnow
 from models.challenge import Challenge
+from models.procurement import CONTRACT_KINDS
 from models.solution import Solution
 
 if TYPE_CHECKING:
@@ -106,6 +107,20 @@ ORIGINS: dict[str, Any] = {
 }
 
 
+# 随意契約の根拠: 地方自治法施行令第167条の2第1項の各号.
+NEGOTIATED_GROUNDS: dict[str, Any] = {
+    "1": _l("第1号（少額：規則で定める額以下）"),
+    "2": _l("第2号（性質又は目的が競争入札に適しない）"),
+    "3": _l("第3号（障害者支援施設等からの調達）"),
+    "4": _l("第4号（新商品の生産により新たな事業分野の開拓を図る者からの調達）"),
+    "5": _l("第5号（緊急の必要）"),
+    "6": _l("第6号（競争入札に付することが不利）"),
+    "7": _l("第7号（時価に比して著しく有利な価格）"),
+    "8": _l("第8号（競争入札に付し入札者がないとき又は再度の入札に付し落札者がないとき）"),
+    "9": _l("第9号（落札者が契約を締結しないとき）"),
+}
+
+
 def _sql_in(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -136,6 +151,10 @@ class Match(TimestampMixin, Model):
         CheckConstraint(f"procurement_route IS NULL OR procurement_route IN ({_sql_in(PROCUREMENT_ROUTES)})",
                         name="procurement_route_code"),
         CheckConstraint("adoption_amount IS NULL OR adoption_amount >= 0", name="adoption_amount"),
+        CheckConstraint(f"contract_kind IS NULL OR contract_kind IN ({_sql_in(CONTRACT_KINDS)})",
+                        name="contract_kind_code"),
+        CheckConstraint(f"negotiated_ground IS NULL OR negotiated_ground IN ({_sql_in(NEGOTIATED_GROUNDS)})",
+                        name="negotiated_ground_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,6 +172,8 @@ class Match(TimestampMixin, Model):
     adopted_fiscal_year: Mapped[int | None] = mapped_column(Integer)
     procurement_route: Mapped[str | None] = mapped_column(String(20))
     adoption_amount: Mapped[int | None] = mapped_column(Integer)
+    contract_kind: Mapped[str | None] = mapped_column(String(20))  # 別表第五の契約の種類
+    negotiated_ground: Mapped[str | None] = mapped_column(String(2))  # 随意契約: 施行令第167条の2第1項の号
     adoption_note: Mapped[str | None] = mapped_column(Text)
     adopted_at: Mapped[date | None] = mapped_column(Date)
 

@@ -149,6 +149,7 @@ def test_adopt_through_the_page(db: Any, client: Any, login_as: Any) -> None:
     match = make_match(pair.challenge, pair.solution, stage="pilot")
     login_as(pair.owner)
     post_page(client, "matches.adopt", {"fiscal_year": "2027", "procurement_route": "negotiated",
+                                        "negotiated_ground": "2", "contract_kind": "other",
                                         "amount": "240万"}, match_id=match.id)
     match = db.session.get(Match, match.id)
     assert (match.stage, match.adopted_fiscal_year, match.procurement_route, match.adoption_amount) == (

@@ -61,8 +61,10 @@ def settings() -> str | Response:
     organisation = current_user.organisation
     calendar_url = (url_for("auth.fiscal_calendar", organisation_id=organisation.id)
                     if organisation is not None and can_edit_calendar_of(organisation, current_user) else None)
+    limits_url = (url_for("auth.contract_limits", organisation_id=organisation.id)
+                  if organisation is not None and organisation.is_municipality else None)
     return render_template("auth/settings.html", form=form, recent=recent, smtp=mail.smtp_configured(),
-                           calendar_url=calendar_url, **mail.template_helpers())
+                           calendar_url=calendar_url, limits_url=limits_url, **mail.template_helpers())
 
 
 @bp.route("/organisations/<int:organisation_id>/fiscal-calendar", methods=["GET", "POST"])

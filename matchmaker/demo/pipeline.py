@@ -591,6 +591,10 @@ def story_yokohama_sewer(scene: Scene) -> None:
             "cost_sharing": "実証期間中のAI判定の費用は企業が負担し、新たな撮影は市の既存の調査業務の中で行う。",
         }, _kpis(("映像判定に要する技術者の作業時間（1km当たり）", "時間", 16, 6),
                  ("AI判定と技術者判定の一致率（劣化度ランク）", "%", None, 85)))
+    with scene.on(-2, 10):  # a works contract above 別表第三's amount: the budget pack flags 議会の議決
+        pilots.record_budget_request(first.match, owner, scene.day(-2), 360_000_000,
+                                     "AI判定で優先度を付けた管路の更生工事（製造を含む請負）を翌年度に要求。",
+                                     contract_kind="works")
 
 
 # --- pilots: one without a budget request (warning), one reported; adoptions; a failed pilot ---
@@ -763,7 +767,7 @@ def story_kobe_adoption(scene: Scene) -> None:
     _settle_challenge(scene, vacant, owner, proposed=-210, closed=-185, fiscal_year=year)
     with scene.on(-160, 11):
         match_service.adopt(proposal.match, owner, fiscal_year=year, route="negotiated", amount=6_600_000,
-                            adopted_on=scene.day(-160),
+                            adopted_on=scene.day(-160), negotiated_ground="2",
                             note="提案内容をもとに随意契約を締結。まず苦情案件100件の所有者調査から着手する。")
 
 

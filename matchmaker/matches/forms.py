@@ -27,8 +27,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from matchmaker.fields import YenField
 from matchmaker.municipality.forms import fiscal_year_choices
-from models.match import CLOSE_REASONS, PROCUREMENT_ROUTES
+from models.match import CLOSE_REASONS, NEGOTIATED_GROUNDS, PROCUREMENT_ROUTES
 from models.pilot import VERDICTS
+from models.procurement import CONTRACT_KINDS
 
 LONG = 10_000
 KPI_ROWS = 4
@@ -64,6 +65,12 @@ class AdoptForm(FlaskForm):
     fiscal_year = SelectField(_l("予算年度"), coerce=int, validators=[_required(_l("年度を選んでください。"))])
     procurement_route = RadioField(_l("調達方法"), choices=_choices(PROCUREMENT_ROUTES),
                                    validators=[_required(_l("調達方法を選んでください。"))])
+    negotiated_ground = SelectField(
+        _l("随意契約の根拠"), choices=[SelectChoice("", _l("（随意契約の場合に選ぶ）")), *_choices(NEGOTIATED_GROUNDS)],
+        validators=[Optional()], description=_l("地方自治法施行令第167条の2第1項の号。"))
+    contract_kind = SelectField(_l("契約の種類"), choices=_choices(CONTRACT_KINDS), default="other",
+                                validators=[_required(_l("契約の種類を選んでください。"))],
+                                description=_l("地方自治法施行令別表第五の区分。業務委託は「前各号以外」です。"))
     amount = YenField(_l("契約金額（円）"), validators=[InputRequired(message=_l("金額を入力してください。"))],
                       description=_l("円単位。「300万」のようにも入力できます。"))
     adopted_on = DateField(_l("導入決定日"), validators=[Optional()])
@@ -198,6 +205,9 @@ class BudgetForm(FlaskForm):
     recorded_on = DateField(_l("予算要求を登録した日"),
                             validators=[InputRequired(message=_l("日付を入力してください。"))])
     amount = YenField(_l("要求額（円）"), validators=[Optional()])
+    contract_kind = SelectField(_l("導入時の契約の種類"), choices=_choices(CONTRACT_KINDS), default="other",
+                                validators=[Optional()],
+                                description=_l("地方自治法施行令別表第五の区分。業務委託は「前各号以外」です。"))
     note = TextAreaField(_l("メモ"), validators=[Optional(), Length(max=2_000)],
                          description=_l("例：財政課に新規事業として要求。12月査定予定。"))
 

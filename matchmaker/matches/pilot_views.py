@@ -74,7 +74,7 @@ def budget_request(match_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             pilots.record_budget_request(item, acting_user(), form.recorded_on.data,  # type: ignore[arg-type]
-                                         form.amount.data, form.note.data)
+                                         form.amount.data, form.note.data, form.contract_kind.data or None)
         except FieldError as error:
             db.session.rollback()
             put_on_form(form, error)
@@ -92,6 +92,7 @@ class _BudgetDefaults:
         self.recorded_on = pilot.budget_request_recorded_on
         self.amount = pilot.budget_request_amount
         self.note = pilot.budget_request_note
+        self.contract_kind = pilot.match.contract_kind or "other"
 
 
 @bp.route("/<int:match_id>/pilot/report", methods=["GET", "POST"])

@@ -15,8 +15,16 @@ from matchmaker.matches import bp
 from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from models import Match, Proposal, SoundingBooking, User, db
-from models.match import CLOSE_REASONS, ORIGINS, PROCUREMENT_ROUTES, STAGE_LABELS, STAGE_ORDER
+from models.match import (
+    CLOSE_REASONS,
+    NEGOTIATED_GROUNDS,
+    ORIGINS,
+    PROCUREMENT_ROUTES,
+    STAGE_LABELS,
+    STAGE_ORDER,
+)
 from models.pilot import VERDICTS
+from models.procurement import CONTRACT_KINDS
 from models.proposal import PROPOSAL_STATUSES
 
 # Events whose content the timeline shows from the object itself (proposal, note, update).
@@ -29,7 +37,8 @@ def _label(table: dict[str, Any], code: str | None) -> str:
 
 for _name, _table in (("stage_label", STAGE_LABELS), ("close_reason_label", CLOSE_REASONS),
                       ("route_label", PROCUREMENT_ROUTES), ("verdict_label", VERDICTS),
-                      ("proposal_status_label", PROPOSAL_STATUSES), ("origin_label", ORIGINS)):
+                      ("proposal_status_label", PROPOSAL_STATUSES), ("origin_label", ORIGINS),
+                      ("contract_kind_label", CONTRACT_KINDS), ("negotiated_ground_label", NEGOTIATED_GROUNDS)):
     bp.add_app_template_filter(lambda code, _t=_table: _label(_t, code), _name)
 
 

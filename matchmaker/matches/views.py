@@ -19,7 +19,7 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import ActForm, AdoptForm, CloseForm, UpdateForm
 from matchmaker.matches.timeline import dashboard_groups, my_matches, timeline
-from matchmaker.services import conflicts, notify, pilots, proposals
+from matchmaker.services import conflicts, notify, pilots, procurement, proposals
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
@@ -131,7 +131,8 @@ def match(match_id: int) -> str:
         can_close=item.can_advance(user, M.CLOSED.value), can_adopt=item.can_advance(user, M.ADOPTED.value),
         can_plan=pilots.can_plan(item, user), can_update=pilots.can_update(item, user),
         can_manage_pilot=pilots.can_manage(item, user), close_form=CloseForm(), update_form=UpdateForm(),
-        is_case=match_service.is_case(item),
+        is_case=match_service.is_case(item), money=None if user.is_company else procurement.money_check_of(item),
+        route_options=procurement.ROUTE_OPTIONS, can_budget_pack=pilots.can_view_budget_pack(item, user),
     )
 
 
@@ -172,11 +173,15 @@ def adopt(match_id: int) -> str | Response:
     form = AdoptForm(today=local_today())
     if request.method == "GET" and item.challenge.fiscal_year:
         form.fiscal_year.data = item.challenge.fiscal_year
+    if request.method == "GET" and item.contract_kind:
+        form.contract_kind.data = item.contract_kind  # recorded with the pilot's budget request
     if form.validate_on_submit():
         try:
             match_service.adopt(item, acting_user(), fiscal_year=int(form.fiscal_year.data),
                                 route=form.procurement_route.data or "", amount=int(form.amount.data or 0),
-                                adopted_on=form.adopted_on.data, note=form.note.data)
+                                adopted_on=form.adopted_on.data, note=form.note.data,
+                                contract_kind=form.contract_kind.data or "other",
+                                negotiated_ground=form.negotiated_ground.data or None)
         except FieldError as error:
             db.session.rollback()
             put_on_form(form, error)
@@ -184,7 +189,10 @@ def adopt(match_id: int) -> str | Response:
             db.session.commit()
             flash(_("導入を記録しました。事例集に掲載されます。"), "success")
             return redirect(url_for("matches.match", match_id=item.id))
-    return render_template("matches/adopt.html", match=item, form=form)
+    organisation = item.challenge.organisation
+    return render_template("matches/adopt.html", match=item, form=form,
+                           limits=procurement.limits_for(organisation), route_options=procurement.ROUTE_OPTIONS,
+                           limits_url=url_for("auth.contract_limits", organisation_id=organisation.id))
 
 
 # --- notifications -------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches.views import load_match
 from matchmaker.public.presenters import challenge_sections
 from matchmaker.records import bp, pdf
-from matchmaker.services import clarity
+from matchmaker.services import clarity, fiscal, pilots, procurement
+from matchmaker.services.budget_pack import budget_pack
 from matchmaker.services.challenges import local_today
 from models import Challenge, Proposal, SoundingBooking
 from models.match import MatchStage
@@ -79,12 +80,24 @@ def _adoption(ident: int) -> Document:
                     {"match": item, "pilot": item.pilot})
 
 
+def _budget_pack(ident: int) -> Document:
+    item = load_match(ident)
+    if item.pilot is None:
+        abort(404)
+    if not pilots.can_view_budget_pack(item, current_user):
+        abort(403)
+    return Document("records/budget_pack.html", item.id, url_for("matches.match", match_id=item.id, _anchor="pilot"),
+                    {"match": item, "pilot": item.pilot, "pack": budget_pack(item, local_today()),
+                     "milestone_labels": fiscal.MILESTONE_LABELS, "route_options": procurement.ROUTE_OPTIONS})
+
+
 RECORDS: dict[str, RecordKind] = {
     "challenge": RecordKind(_l("課題記録"), _challenge, needs_login=False),
     "proposal": RecordKind(_l("提案書"), _proposal),
     "dialogue": RecordKind(_l("サウンディング個別対話記録"), _dialogue),
     "pilot": RecordKind(_l("実証実験 計画・結果報告書"), _pilot),
     "adoption": RecordKind(_l("導入記録"), _adoption),
+    "budget_pack": RecordKind(_l("予算要求資料（実証実験）"), _budget_pack),
 }
 
 

@@ -43,6 +43,7 @@ REFUSALS: dict[str, tuple[str, Any]] = {
     "uq_organisation_name": ("organisation_name", _l("同じ名前の組織がちょうど登録されました。もう一度送信してください。")),
     "uq_organisation_lg_code": ("lg_code", _l("この団体コードは別の名前で登録されています。")),
     "uq_fiscal_calendar_organisation_id": (FORM, _l("ほぼ同時に別の方が予算カレンダーを保存しました。内容を確かめて、もう一度保存してください。")),
+    "uq_contract_limit_organisation_id": (FORM, _l("ほぼ同時に別の方が少額随意契約の限度額を保存しました。内容を確かめて、もう一度保存してください。")),
     "uq_delivery_mark_key": (FORM, _l("この通知は既に送信済みです。")),
 }
 

@@ -21,11 +21,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
-from matchmaker.services import audit, conflicts, notify
+from matchmaker.services import audit, conflicts, notify, procurement
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
 from models import Challenge, Match, MatchEvent, Pilot, Proposal, Solution, User, db
-from models.match import CLOSE_REASONS, ORIGINS, PROCUREMENT_ROUTES, STAGE_LABELS, MatchStage
+from models.match import (
+    CLOSE_REASONS,
+    NEGOTIATED_GROUNDS,
+    ORIGINS,
+    PROCUREMENT_ROUTES,
+    STAGE_LABELS,
+    MatchStage,
+)
+from models.procurement import CONTRACT_KINDS
 from models.proposal import OPEN_STATUSES
 
 M = MatchStage
@@ -272,17 +280,28 @@ def close(match: Match, user: User, reason_code: str, note: str | None = None, *
 
 
 def adopt(match: Match, user: User, *, fiscal_year: int, route: str, amount: int,
-          adopted_on: date | None = None, note: str | None = None) -> MatchEvent:
-    """Record the adoption (導入): budget year, procurement route and amount."""
+          adopted_on: date | None = None, note: str | None = None, contract_kind: str = "other",
+          negotiated_ground: str | None = None) -> MatchEvent:
+    """Record the adoption (導入): budget year, procurement route, kind of contract and amount.
+
+    A 随意契約 names its ground (施行令第167条の2第1項の号); 第1号 only up to the small-contract limit."""
     if route not in PROCUREMENT_ROUTES:
         raise FieldError("procurement_route", _l("調達方法を選んでください。"))
     if amount < 0:
         raise FieldError("amount", _l("金額は0円以上で入力してください。"))
     if not 2000 <= fiscal_year <= 2100:
         raise FieldError("fiscal_year", _l("年度を正しく入力してください。"))
+    if contract_kind not in CONTRACT_KINDS:
+        raise FieldError("contract_kind", _l("契約の種類を選んでください。"))
+    if negotiated_ground is not None and negotiated_ground not in NEGOTIATED_GROUNDS:
+        raise FieldError("negotiated_ground", _l("随意契約の根拠を選んでください。"))
+    procurement.check_route(procurement.check(match.challenge.organisation, amount, contract_kind),
+                            route, negotiated_ground)
     if not match.can_advance(user, M.ADOPTED.value):
         raise MoveRefused(_("この操作は現在の段階では行えないか、権限がありません。"))
     match.adopted_fiscal_year, match.procurement_route, match.adoption_amount = fiscal_year, route, amount
+    match.contract_kind = contract_kind
+    match.negotiated_ground = negotiated_ground if route == "negotiated" else None
     match.adopted_at = adopted_on or local_today()
     match.adoption_note = (note or "").strip() or None
     return advance(match, M.ADOPTED.value, user, match.adoption_note)

@@ -17,6 +17,7 @@ from matchmaker.services.errors import FieldError
 from models import Match, Pilot, PilotKpi, PilotUpdate, User, db
 from models.match import COMPANY, COORDINATOR, OWNER, MatchStage
 from models.pilot import VERDICTS
+from models.procurement import CONTRACT_KINDS
 
 M = MatchStage
 FORM = "__form__"
@@ -38,6 +39,11 @@ def can_update(match: Match, user: User) -> bool:
 def can_manage(match: Match, user: User) -> bool:
     """Budget request and results report: the municipality's side, while the pilot is on."""
     return match.pilot is not None and match.stage == M.PILOT.value and _municipal_side(match, user)
+
+
+def can_view_budget_pack(match: Match, user: User) -> bool:
+    """The 予算要求 pack is the municipality's internal paper: its side only, any time after planning."""
+    return match.pilot is not None and _municipal_side(match, user)
 
 
 def _kpis(rows: Sequence[Mapping[str, Any]]) -> list[PilotKpi]:
@@ -94,14 +100,19 @@ def add_update(match: Match, user: User, body: str) -> PilotUpdate:
 
 
 def record_budget_request(match: Match, user: User, recorded_on: date, amount: int | None = None,
-                          note: str | None = None) -> None:
-    """予算要求の登録: when next year's money was requested from the budget section."""
+                          note: str | None = None, contract_kind: str | None = None) -> None:
+    """予算要求の登録: when next year's money was requested from the budget section, and for which
+    kind of contract (別表第五), which the money rules check the amount against."""
     if not (match.pilot is not None and match.stage in (M.PILOT.value,) and _municipal_side(match, user)):
         raise match_service.MoveRefused(_("予算要求を登録できません。"))
     if amount is not None and amount < 0:
         raise FieldError("amount", _l("金額は0円以上で入力してください。"))
+    if contract_kind is not None and contract_kind not in CONTRACT_KINDS:
+        raise FieldError("contract_kind", _l("契約の種類を選んでください。"))
     pilot = match.pilot
     previous = pilot.budget_request_recorded_on
+    if contract_kind is not None:
+        match.contract_kind = contract_kind
     pilot.budget_request_recorded_on, pilot.budget_request_amount = recorded_on, amount
     pilot.budget_request_note = (note or "").strip() or None
     db.session.flush()
