@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -40,6 +40,14 @@ class ChallengePipelinePanel:
 
 @bp.app_template_global("pipeline_panel")
 def pipeline_panel(challenge: Challenge) -> ChallengePipelinePanel:
+    """What the challenge page's pipeline parts show (two templates ask: it is built once per request)."""
+    built: dict[int, ChallengePipelinePanel] = g.setdefault("pipeline_panels", {})
+    if challenge.id not in built:
+        built[challenge.id] = _pipeline_panel(challenge)
+    return built[challenge.id]
+
+
+def _pipeline_panel(challenge: Challenge) -> ChallengePipelinePanel:
     user = current_user
     is_company = bool(getattr(user, "is_authenticated", False) and user.is_company)
     manage = bool(getattr(user, "is_authenticated", False) and (user.is_staff or challenge.is_owned_by(user)))

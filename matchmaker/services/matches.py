@@ -20,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import contains_eager
 
 from matchmaker.services import audit, conflicts, notify, procurement
 from matchmaker.services.challenges import local_today
@@ -334,7 +335,11 @@ def cases(filters: CaseFilter | None = None) -> list[Match]:
     query = (select(Match).join(Challenge, Match.challenge_id == Challenge.id)
              .join(Solution, Match.solution_id == Solution.id)
              .outerjoin(Pilot, Match.pilot_id == Pilot.id)
-             .where(_case_condition()).order_by(Match.stage_changed_at.desc(), Match.id.desc()))
+             .where(_case_condition()).order_by(Match.stage_changed_at.desc(), Match.id.desc())
+             # the rows the case cards read, loaded by the same query (not one query per case)
+             .options(contains_eager(Match.challenge).joinedload(Challenge.organisation),
+                      contains_eager(Match.solution).joinedload(Solution.organisation),
+                      contains_eager(Match.pilot)))
     for word in filters.text.split():
         like = f"%{word}%"
         query = query.where(or_(Challenge.title.ilike(like), Challenge.problem.ilike(like),
