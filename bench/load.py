@@ -97,10 +97,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """One virtual user's cookies; every request is timed into ``stats`` under an endpoint name."""
 
-    def __init__(self, base: str, stats: Stats, timeout: float = 30.0) -> None:
+    def __init__(self, base: str, stats: Stats, timeout: float = 30.0, client: int = 0) -> None:
         self.base, self.stats, self.timeout = base, stats, timeout
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+        # Each virtual user is a client of its own, as behind a reverse proxy (the site trusts one
+        # hop): the per-address login and registration limits count each user, not the benchmark.
+        self.opener.addheaders = [("X-Forwarded-For", f"127.1.{client // 250}.{client % 250 + 1}")]
 
     def request(self, endpoint: str, group: str, path: str, data: dict[str, Any] | None = None,
                 expect: tuple[int, ...] = (200,)) -> tuple[int, str, str]:
@@ -201,7 +204,8 @@ def site_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
     env.pop("REDIS_URL", None)
     env.update(DATABASE_URL=database_url, MATCHMAKER_SECRET_KEY="bench-load-secret", MATCHMAKER_DAILY_JOBS="off",
-               MATCHMAKER_JOB_RUNNER="thread", GUNICORN_ACCESS_LOG="", PYTHONPATH=str(ROOT))
+               MATCHMAKER_JOB_RUNNER="thread", MATCHMAKER_PROXY_HOPS="1", GUNICORN_ACCESS_LOG="",
+               PYTHONPATH=str(ROOT))
     return env
 
 
@@ -351,8 +355,8 @@ def read_world(database_url: str, companies: int, municipalities: int) -> World:
 
 def register_users(base: str, accounts: list[Account], stats: Stats) -> None:
     """Each account through the real registration form, joining its (demo) organisation."""
-    for account in accounts:
-        browser = Browser(base, stats)
+    for n, account in enumerate(accounts):
+        browser = Browser(base, stats, client=1000 + n)
         page = browser.get("GET /auth/register", "public", "/auth/register")
         status, answer, _ = browser.post_form("POST /auth/register", "write", "/auth/register", page, {
             "kind": "company" if account.role == "company" else "municipality",
@@ -518,7 +522,7 @@ def drive(base: str, world: World, anonymous: int, seconds: float, stats: Stats,
 
     def run(n: int, account: Account | None) -> None:
         rng = random.Random(seed * 1000 + n)
-        browser = Browser(base, stats)
+        browser = Browser(base, stats, client=n)
         behaviour: Callable[..., None] = anonymous_user
         extra: dict[str, str] = {}
         try:
