@@ -24,6 +24,12 @@ unexpected statuses), then checks the database: proposals created = proposals th
 no company with two open proposals on one challenge, an audit event for each accepted change.
 
 ``Site``, ``prepare_database``, ``register_users`` and ``drive`` are used by other benchmarks.
+
+Where a worker's time went under this load (py-spy, 20 s of one of 4 workers on PostgreSQL,
+2026-12-06, shared 2-core machine): refitting the ranking index in the background after other
+workers' edits 23% (matchmaker/services/vectors.py ``_fit``: 0.4–0.75 s per fit at demo size, in
+every worker for every change), challenge pages 26% (of which ranking similar challenges 17%, since
+kept per fitted index), waiting on PostgreSQL about 20%.
 """
 
 from __future__ import annotations
