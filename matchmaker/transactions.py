@@ -63,6 +63,16 @@ def register(app: Flask) -> None:
         if error is not None or g.pop("failed", False):
             discard_transaction()
 
+    @app.teardown_appcontext
+    def _close_session(error: BaseException | None) -> None:
+        """End the session here, where a connection cut meanwhile (a database restart) is only
+        logged: in Flask-SQLAlchemy's own teardown, which runs after this one, it would escape every
+        error handler and reach the WSGI server as a bare 500 after a request that went well."""
+        try:
+            db.session.remove()
+        except Exception:
+            log.warning("could not close the database session", exc_info=True)
+
 
 def discard_transaction() -> None:
     """Roll back what a failed request left; the connection may be gone, so nothing may raise."""
