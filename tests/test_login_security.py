@@ -191,7 +191,7 @@ def test_a_session_id_without_the_current_token_signs_nobody_in(client, db):
 
 
 @pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example/",
+    "https://evil.example/", "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example/",
     "javascript:alert(1)", "evil.example", "/%0a/evil.example", "http:/evil.example",
 ])
 def test_next_never_leaves_the_site(client, db, target):
