@@ -7,8 +7,8 @@ it rebuilds in a background thread while requests keep the value they have, and 
 one in whole. So a change saved by any process reaches every process within about the refresh
 period plus the build, no request but the first waits for a build, and a burst of changes costs
 each process one build, not one per change. Between two builds a process waits at least
-``BUILD_GAP`` times the last build's duration, so a large index under constant change takes at
-most about a quarter of one core per process for rebuilding. With ``INDEX_REFRESH_SECONDS`` 0 (tests, the command
+``BUILD_GAP`` times the last build's duration, so an index under constant change takes at most
+about a sixth of one core per process for rebuilding. With ``INDEX_REFRESH_SECONDS`` 0 (tests, the command
 line) every call asks, and a change is built at once.
 """
 
@@ -25,7 +25,7 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-BUILD_GAP = 3.0
+BUILD_GAP = 5.0
 
 
 class Refreshing(Generic[T]):
