@@ -71,7 +71,7 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from matchmaker.admin.views import bp as admin_bp
-    from matchmaker.api.views import bp as api_bp
+    from matchmaker.api import register as register_api
     from matchmaker.auth.views import bp as auth_bp
     from matchmaker.company.views import bp as company_bp
     from matchmaker.coordinator import bp as coordinator_bp
@@ -87,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(matches_bp, url_prefix="/matches")
     app.register_blueprint(coordinator_bp, url_prefix="/coordinator")
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(api_bp, url_prefix="/api")
+    register_api(app)  # /api/v1 and its OpenAPI document
     app.register_blueprint(records_bp, url_prefix="/records")
 
 

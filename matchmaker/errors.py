@@ -4,18 +4,22 @@ An error page may be the answer to "the database is gone", so no handler queries
 render on a bare layout (no member menu, no notification count, no user loaded) and the failed
 transaction is rolled back after the response (matchmaker/transactions.py). A database that cannot
 be reached (refused, restarted, connection cut, pool exhausted, SQLite busy) answers 503 with
-Retry-After; any other unexpected error answers 500.
+Retry-After; any other unexpected error answers 500. Under /api/v1 the same errors are problem
+details (application/problem+json, matchmaker/api/problems.py) instead of pages.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template
+from flask import Flask, Response, g, render_template
 from flask_login import AnonymousUserMixin
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+from matchmaker.api import is_api_request
+from matchmaker.api.problems import problem
 
 log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
@@ -39,18 +43,22 @@ def _fallback(code: int) -> str:
 
 
 def register(app: Flask) -> None:
-    def handle(error: HTTPException) -> tuple[str, int]:
+    def handle(error: HTTPException) -> tuple[str, int] | Response:
         code = error.code or 500
+        if is_api_request():
+            return problem(code, error)
         return error_page(code, error), code
 
-    for code in (400, 403, 404, 405, 413, 429):
+    for code in (400, 403, 404, 405, 413, 422, 429):
         app.register_error_handler(code, handle)
 
-    def database_unavailable(error: BaseException) -> tuple[str, int, dict[str, str]]:
+    def database_unavailable(error: BaseException) -> tuple[str, int, dict[str, str]] | Response:
         g.failed = True
         log.error("database unavailable: %s", error)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         try:
+            if is_api_request():
+                return problem(503, error, headers)
             return error_page(503, error), 503, headers
         except Exception:  # the error page itself must never fail the response
             log.exception("the 503 page failed to render")
@@ -60,12 +68,14 @@ def register(app: Flask) -> None:
         app.register_error_handler(kind, database_unavailable)
 
     @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    def server_error(error: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]] | Response:
         original = getattr(error, "original_exception", None)
         if isinstance(original, DATABASE_UNAVAILABLE):  # raised where no handler could catch it
             return database_unavailable(original)
         g.failed = True
         try:
+            if is_api_request():
+                return problem(500, error)
             return error_page(500, error), 500
         except Exception:
             log.exception("the 500 page failed to render")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, has_request_context, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -55,6 +55,10 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and background jobs speak the default language
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+    from matchmaker.api import is_api_request
+
+    if is_api_request():  # stateless: Accept-Language alone, never the session or the user
+        return str(request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = session.get("locale")
     if chosen in languages:
         return str(chosen)

@@ -51,10 +51,16 @@ def secure_headers(response: Response, *, https: bool) -> Response:
     # The rule that cannot miss a private page: nothing but the static files may be stored by a
     # browser or a proxy (a public page is cheap to render; a logged-in page left in a shared
     # computer's cache is a leak).
-    if request.endpoint != "static":
+    # A response may be stored only when its view declared it public (the open-data API) and it
+    # sets no cookie.
+    if request.endpoint != "static" and not is_declared_public(response):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
+
+
+def is_declared_public(response: Response) -> bool:
+    return bool(response.cache_control.public) and "Set-Cookie" not in response.headers
 
 
 def hide_server_banner() -> None:

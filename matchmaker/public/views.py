@@ -91,11 +91,7 @@ def challenges() -> str:
     )
     result = search.search(params, challenge_service.local_today(), state_labels=STATE_LABELS,
                            prefectures=PREFECTURES)
-    rows = db.session.scalars(
-        select(Challenge).options(selectinload(Challenge.organisation)).where(Challenge.id.in_(result.ids))
-    ).all()
-    by_id = {row.id: row for row in rows}
-    items = [by_id[i] for i in result.ids if i in by_id]
+    items = search.challenges_in_order(result.ids)
     facets = [(name, FACET_TITLES[name], result.facets[name]) for name in ("state", "domain", "prefecture", "form")]
     filtered = any((params.q, params.domain, params.prefecture, params.form, params.state))
     return render_template("public/challenges.html", params=params, result=result, items=items, page=result,

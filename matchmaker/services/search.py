@@ -25,6 +25,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from models import Challenge, Organisation, db
 from models.challenge import TEXT_FIELDS
@@ -268,6 +269,17 @@ def search(params: SearchParams, today: date, state_labels: dict[str, Any] | Non
     }
     return SearchResult(ids=page_ids, total=total, page=page, pages=pages, facets=facets,
                         scores={i: scores[i] for i in page_ids if i in scores})
+
+
+def challenges_in_order(ids: list[int]) -> list[Challenge]:
+    """The challenges of a result page with their organisations, in the result's order."""
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Challenge).options(selectinload(Challenge.organisation)).where(Challenge.id.in_(ids))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _timestamp(item: IndexedChallenge) -> float:
