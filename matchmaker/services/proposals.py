@@ -123,11 +123,11 @@ def shortlist(proposal: Proposal, user: User) -> None:
 
 def decline(proposal: Proposal, user: User, reason: str) -> None:
     """Decline with a reason: the proposal ends and its match closes as 不採択."""
+    if not _decidable(proposal, user):  # first, so the reason rule never tells an outsider anything
+        raise match_service.MoveRefused(_("この提案は見送りにできません。"))
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("reason", _l("見送りの理由を入力してください。企業に伝えられ、記録に残ります。"))
-    if not _decidable(proposal, user):
-        raise match_service.MoveRefused(_("この提案は見送りにできません。"))
     _set_status(proposal, user, "declined", reason, "proposal.declined")
     match = proposal.match
     if not match.is_final and match.can_advance(user, M.CLOSED.value):
