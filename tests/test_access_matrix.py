@@ -235,6 +235,7 @@ GET_POLICY: dict[str, Rule] = {
     "admin.exposure": Rule(none, {"-": COORDINATION}),
     "admin.users": Rule(none, {"-": ADMIN_ONLY}),
     "admin.user": Rule(by_id("company_user", "user_id"), {"-": ADMIN_ONLY}),
+    "admin.personal_data_export": Rule(by_id("company_user", "user_id"), {"-": ADMIN_ONLY}),
     "admin.new_user": Rule(none, {"-": ADMIN_ONLY}),
     "admin.organisations": Rule(none, {"-": ADMIN_ONLY}),
     "admin.edit_organisation": Rule(by_id("municipality", "organisation_id"), {"-": ADMIN_ONLY}),
@@ -393,6 +394,7 @@ POST_POLICY: dict[str, PostRule] = {
     "admin.user": PostRule(by_id("company_user", "user_id"), "-", OK_FOR_ADMIN),
     "admin.deactivate_user": PostRule(by_id("company_user", "user_id"), "-", OK_FOR_ADMIN),
     "admin.reactivate_user": PostRule(by_id("company_user", "user_id"), "-", OK_FOR_ADMIN),
+    "admin.erase_user": PostRule(by_id("company_user", "user_id"), "-", OK_FOR_ADMIN),
     "admin.edit_organisation": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_ADMIN),
     # Pipeline: acting on a recommendation of another organisation's challenge or profile
     "matches.act": PostRule(none, "-", "302 ok 403 ok 403 ok ok 302"),
@@ -424,7 +426,7 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     "matches.booking": lambda world: {"body": "対話の記録です。"},
     "matches.pilot_update": lambda world: {"body": "3か所で開始しました。"},
     "matches.close": lambda world: {"reason": "rejected", "note": "今回は見送ります。"},
-    "admin.deactivate_user": lambda world: {},
+    "admin.erase_user": lambda world: {"confirm_email": world.users["company"].email},
     "municipality.move_challenge": lambda world: {"to": "in_review"},
     "coordinator.move_challenge": lambda world: {"to": "published"},
 }

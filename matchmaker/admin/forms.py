@@ -42,6 +42,11 @@ class ReasonForm(FlaskForm):
     reason = StringField(_l("理由"), validators=[Optional(), Length(max=1000)])
 
 
+class EraseForm(FlaskForm):
+    confirm_email = EmailField(_l("確認のため、この利用者のメールアドレス"), validators=[
+        DataRequired(message=_l("確認のため、この利用者のメールアドレスを入力してください。")), Length(max=254)])
+
+
 class OrganisationForm(FlaskForm):
     name = StringField(_l("組織名"), validators=[DataRequired(message=_l("組織名を入力してください。")),
                                               Length(max=200, message=_l("200文字以内で入力してください。"))])

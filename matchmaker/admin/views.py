@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,12 +11,13 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from matchmaker.admin.forms import OrganisationForm, ReasonForm, RoleForm, StaffAccountForm
+from matchmaker.admin.forms import EraseForm, OrganisationForm, ReasonForm, RoleForm, StaffAccountForm
 from matchmaker.auth import require_roles
 from matchmaker.services import admin as admin_service
-from matchmaker.services import outcomes
+from matchmaker.services import outcomes, personal_data
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
+from matchmaker.transactions import writes
 from models import AuditEvent, Organisation, User, db
 from models.codes import ROLE_LABELS
 
@@ -96,7 +99,40 @@ def user(user_id: int) -> str | Response:
                                      (AuditEvent.object_type == "user_account") & (AuditEvent.object_id == item.id)))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(20)
     ).all()
-    return render_template("admin/user.html", user=item, form=form, events=events, reason_form=ReasonForm())
+    return render_template("admin/user.html", user=item, form=form, events=events, reason_form=ReasonForm(),
+                           erase_form=EraseForm(), erased=personal_data.is_erased(item))
+
+
+@bp.route("/users/<int:user_id>/personal-data.json")
+@writes()  # the export is audited
+def personal_data_export(user_id: int) -> Response:
+    """Everything held about one user, for a 個人情報保護法 disclosure request (開示請求)."""
+    item = db.get_or_404(User, user_id)
+    data = personal_data.export(item, current_user)
+    db.session.commit()
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="personal-data-user-{item.id}.json"'})
+
+
+@bp.route("/users/<int:user_id>/erase", methods=["POST"])
+def erase_user(user_id: int) -> Response:
+    """Erase one user's personal data (削除請求): the account is pseudonymised, the records stay."""
+    item = db.get_or_404(User, user_id)
+    form = EraseForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+        return redirect(url_for("admin.user", user_id=item.id))
+    try:
+        personal_data.erase(item, current_user, form.confirm_email.data or "")
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("利用者 #%(id)d の個人情報を削除しました。記録は「%(name)s」の名前で残ります。", id=item.id,
+                name=item.name), "success")
+    return redirect(url_for("admin.user", user_id=item.id))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
