@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from matchmaker.api import is_api_request
-from matchmaker.api.problems import problem
+from matchmaker.api.problems import ApiRefusal, problem
 
 log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
@@ -49,8 +49,10 @@ def register(app: Flask) -> None:
             return problem(code, error)
         return error_page(code, error), code
 
-    for code in (400, 403, 404, 405, 413, 422, 429):
+    for code in (400, 401, 403, 404, 405, 413, 422, 429):
         app.register_error_handler(code, handle)
+    # raised only under /api/v1, with its own detail and field messages; found by class, not by code
+    app.register_error_handler(ApiRefusal, lambda error: problem(error.code or 400, error))
 
     def database_unavailable(error: BaseException) -> tuple[str, int, dict[str, str]] | Response:
         g.failed = True

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. Never imports `matchmaker` or request globals."""
 
+from models.api_token import ApiToken
 from models.audit import AuditEvent
 from models.base import db
 from models.challenge import Challenge, InvalidTransition
@@ -20,6 +21,7 @@ from models.user import User
 from models.vector import StoredVector
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Challenge",
     "DialogueNote",

@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from matchmaker.services import attachments
+from matchmaker.services import api_tokens, attachments
 from models import (
     Challenge,
     DialogueNote,
@@ -98,13 +98,14 @@ def build_world() -> World:
     booking = pf.make_booking(sounding, sounding.slots[0], world.matches["sounding"])
     db.session.add(DialogueNote(booking=booking, author=world.users["owner"], body=SECRET))
     notification = pf.make_notification(world.users["company"], subject=SECRET)
+    api_token = api_tokens.issue(world.users["company"], name=SECRET, scope="write", days=30).token
     mail = OutboxMail(user_id=world.users["company"].id, to_address=world.users["company"].email, subject=SECRET,
                       body=SECRET, kind="immediate", status="sent", sent_at=datetime.now(UTC))
     db.session.add(mail)
     db.session.flush()
     world.ids = {"proposal": proposal.id, "attachment": attachment.id, "question": question.id,
                  "unanswered": unanswered.id, "sounding": sounding.id, "booking": booking.id,
-                 "notification": notification.id, "mail": mail.id, "municipality": muni.id,
+                 "notification": notification.id, "mail": mail.id, "api_token": api_token.id, "municipality": muni.id,
                  "other_municipality": other_muni.id, "company_user": world.users["company"].id}
     db.session.commit()
     return world
@@ -185,6 +186,7 @@ def by_stage(at: tuple[str, ...], codes: str, elsewhere: str) -> dict[str, str]:
 
 
 API_HIDDEN = "404 404 404 404 404 404 404 404"
+API_UNAUTHENTICATED = "401 401 401 401 401 401 401 401"
 
 GET_POLICY: dict[str, Rule] = {
     # Public pages
@@ -203,12 +205,15 @@ GET_POLICY: dict[str, Rule] = {
     "api_v1.questions": Rule(challenge, by_status(OPEN, API_HIDDEN)),
     "api_v1.cases": Rule(none, {"-": OPEN}),
     "api_v1.case": Rule(match, by_stage(("adopted",), OPEN, API_HIDDEN)),
+    # A session cookie signs no one in to the token endpoints (tests/test_api_access.py: with tokens).
+    "api_v1_token.me": Rule(none, {"-": API_UNAUTHENTICATED}),
     # Accounts
     "auth.login": Rule(none, {"-": SIGNED_IN_ELSEWHERE}),
     "auth.login_second_factor": Rule(none, {"-": "302 302 302 302 302 302 302 302"}),
     "auth.register": Rule(none, {"-": SIGNED_IN_ELSEWHERE}),
     "auth.settings": Rule(none, {"-": LOGGED_IN}),
     "auth.change_password": Rule(none, {"-": LOGGED_IN}),
+    "auth.api_tokens_page": Rule(none, {"-": LOGGED_IN}),
     "auth.two_factor": Rule(none, {"-": "302 404 404 404 404 200 200 302"}),
     "auth.contract_limits": Rule(by_id("municipality", "organisation_id"), {"-": OWNER_SIDE}),
     "auth.fiscal_calendar": Rule(by_id("municipality", "organisation_id"), {"-": OWNER_SIDE}),
@@ -369,6 +374,8 @@ POST_POLICY: dict[str, PostRule] = {
     "auth.logout": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
     "auth.settings": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
     "auth.change_password": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
+    "auth.api_tokens_page": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
+    "auth.revoke_api_token": PostRule(by_id("api_token", "token_id"), "-", "302 404 404 ok 404 404 404 302"),
     "auth.two_factor": PostRule(none, "-", "302 404 404 404 404 ok ok 302"),
     "auth.disable_two_factor": PostRule(none, "-", "302 404 404 404 404 ok ok 302"),
     "auth.contract_limits": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),

@@ -12,6 +12,7 @@ import schemathesis
 from flask import url_for
 from hypothesis import HealthCheck, given, settings
 
+from matchmaker.services import api_tokens
 from models import Challenge, Match
 from tests import factories
 from tests import pipeline_factories as pf
@@ -30,6 +31,7 @@ class Demo:
     adopted: Match
     reported: Match
     running: Match
+    secret: str  # a write token of a municipal user of 神戸テスト市
 
 
 @pytest.fixture()
@@ -58,8 +60,10 @@ def demo(db: Any) -> Demo:
     adopted = pf.make_match(published[1], solution, stage="adopted")
     reported = pf.make_match(published[2], solution, stage="pilot", pilot=pf.make_pilot(reported=True))
     running = pf.make_match(published[3], solution, stage="pilot")
+    staff = factories.make_user("municipal", organisation=kobe)
+    secret = api_tokens.issue(staff, name="庁内システム", scope="write", days=30).secret
     db.session.commit()
-    return Demo(published, closed, expired, draft, in_review, adopted, reported, running)
+    return Demo(published, closed, expired, draft, in_review, adopted, reported, running, secret)
 
 
 def get_json(client: Any, path: str, expected_status: int = 200, **headers: str) -> Any:
@@ -238,8 +242,12 @@ def test_the_document_lists_every_endpoint(client: Any) -> None:
     assert document["info"]["license"]["name"] == "CC BY 4.0"
     assert sorted(document["paths"]) == [
         f"{API}/cases", f"{API}/cases/{{match_id}}", f"{API}/challenges", f"{API}/challenges/{{challenge_id}}",
-        f"{API}/challenges/{{challenge_id}}/questions",
+        f"{API}/challenges/{{challenge_id}}/questions", f"{API}/me",
     ]
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "mmpat_…",
+        "description": "A personal API token from the account page (/auth/tokens)."}
+    assert document["paths"][f"{API}/me"]["get"]["security"] == [{"bearerAuth": []}]
     for path in document["paths"].values():
         responses = path["get"]["responses"]
         assert "200" in responses
@@ -258,6 +266,7 @@ KNOWN: dict[str, Any] = {
     "GET /api/v1/cases": lambda d: [{"query": {}}, {"query": {"domain": "frailty", "per_page": 1}}],
     "GET /api/v1/cases/{match_id}": lambda d: [
         {"path_parameters": {"match_id": m.id}} for m in (d.adopted, d.reported, d.running)],
+    "GET /api/v1/me": lambda d: [{"headers": {"Authorization": f"Bearer {d.secret}"}}, {}],
 }
 MAX_EXAMPLES = 30  # per operation: bounded, and the same examples every run (derandomize)
 
@@ -283,6 +292,6 @@ def test_every_response_matches_the_document(app: Any, demo: Demo, capsys: Any) 
         for values in KNOWN[operation.label](demo):
             counts[operation.label] += 1
             operation.Case(**values).call_and_validate()
-    assert len(counts) == 5 and all(counts.values())
+    assert len(counts) == len(KNOWN) and all(counts.values())
     with capsys.disabled():
         print(f"\nschemathesis: {sum(counts.values())} cases over {len(counts)} operations: {counts}")

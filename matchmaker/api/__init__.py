@@ -1,10 +1,12 @@
 """The JSON API under /api/v1 (flask-smorest: marshmallow schemas, an OpenAPI 3.1 document made
 from the code at /api/v1/openapi.json).
 
-Public and read-only for now: it answers for an anonymous reader whatever the request's cookies
-say, with the same queries and visibility rules as the public pages (matchmaker/public,
-matchmaker/services/search.py, services/qa.py, services/matches.py). Errors are problem details
-(RFC 9457, matchmaker/api/problems.py) in the language of Accept-Language.
+Two blueprints. ``api_v1`` (views.py) is public and read-only: it answers for an anonymous reader
+whatever the request's cookies say, with the same queries and visibility rules as the public pages
+(matchmaker/public, matchmaker/services/search.py, services/qa.py, services/matches.py).
+``api_v1_token`` (member_views.py) answers to a personal API token (``Authorization: Bearer``,
+matchmaker/api/bearer.py) with the permissions of the token's user on the pages. Errors are problem
+details (RFC 9457, matchmaker/api/problems.py) in the language of Accept-Language.
 """
 
 from __future__ import annotations
@@ -34,10 +36,18 @@ def is_api_request() -> bool:
 
 def register(app: Flask) -> None:
     """Bind the API to the app and register its blueprints."""
+    from matchmaker.api import bearer
+    from matchmaker.api.member_views import blp as token_blp
     from matchmaker.api.views import Api, blp
+    from matchmaker.extensions import csrf
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api = Api(app)
+    for name, scheme in bearer.BEARER.items():
+        api.spec.components.security_scheme(name, scheme)
     api.register_blueprint(blp, url_prefix=PREFIX)
+    api.register_blueprint(token_blp, url_prefix=PREFIX)
+    csrf.exempt(token_blp)  # cookies sign no one in there: a token in a header is not sent by another site
+    bearer.register(app)
     app.extensions["api"] = api

@@ -20,6 +20,7 @@ PROBLEM_JSON = "application/problem+json"
 def title_for(code: int) -> str:
     titles = {
         400: _("リクエストが正しくありません"),
+        401: _("認証が必要です"),
         403: _("アクセスできません"),
         404: _("ページが見つかりません"),
         405: _("この方法では利用できません"),
@@ -41,13 +42,17 @@ def detail_for(code: int) -> str | None:
     return details.get(code)
 
 
-def problem(code: int, error: BaseException | None = None, headers: dict[str, str] | None = None) -> Response:
+def problem(code: int, error: BaseException | None = None, headers: dict[str, str] | None = None, *,
+            detail: str | None = None, errors: dict[str, list[str]] | None = None) -> Response:
+    """The problem details of ``code``; ``detail`` and ``errors`` (field → messages) when the view knows better."""
     body: dict[str, Any] = {"type": "about:blank", "title": title_for(code), "status": code,
                             "instance": request.path}
-    detail = detail_for(code)
+    if detail is None and isinstance(error, ApiRefusal):
+        detail = error.description
+    detail = detail or detail_for(code)
     if detail:
         body["detail"] = detail
-    messages = _validation_messages(error)
+    messages = errors or _validation_messages(error)
     if messages:
         body["errors"] = messages
     response = Response(json.dumps(body, ensure_ascii=False), status=code, mimetype=PROBLEM_JSON)
@@ -58,13 +63,28 @@ def problem(code: int, error: BaseException | None = None, headers: dict[str, st
         allowed = getattr(error, "valid_methods", None)
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
+    if isinstance(error, ApiRefusal):
+        headers = {**error.extra_headers, **(headers or {})}
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
+class ApiRefusal(HTTPException):
+    """An error a view raises with its own detail and field messages (``abort`` cannot carry them)."""
+
+    def __init__(self, code: int, detail: str | None = None, errors: dict[str, list[str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(description=detail)
+        self.code = code
+        self.errors = errors
+        self.extra_headers = headers or {}
+
+
 def _validation_messages(error: BaseException | None) -> dict[str, Any] | None:
     """webargs puts marshmallow's messages on the 422 as ``data["messages"]``: by location, then field."""
+    if isinstance(error, ApiRefusal):
+        return error.errors
     data = getattr(error, "data", None)
     if not isinstance(data, dict):
         return None

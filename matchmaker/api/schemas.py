@@ -168,3 +168,27 @@ class ProblemSchema(Schema):
 
 def page_meta(page: int, per_page: int, total: int) -> dict[str, Any]:
     return {"page": page, "per_page": per_page, "total": total, "pages": max(1, -(-total // per_page))}
+
+
+# --- with a token ---------------------------------------------------------------------------
+
+
+class MemberOrganisationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["municipality", "company"]))
+    prefecture = fields.String(required=True)
+
+
+class TokenInfoSchema(Schema):
+    name = fields.String(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(["read", "write"]))
+    expires_at = fields.DateTime(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["municipal", "company", "coordinator", "admin"]))
+    organisation = fields.Nested(MemberOrganisationSchema, required=True, allow_none=True)
+    token = fields.Nested(TokenInfoSchema, required=True)
