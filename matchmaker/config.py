@@ -25,6 +25,9 @@ class Config:
     REDIS_URL: str | None = None
     # Demo mode shows the demo accounts on the landing page.
     DEMO_MODE: bool = False
+    # The browser test's axe-core results shown by the accessibility statement (default: the
+    # committed data/accessibility/axe-results.json; `make accessibility` refreshes it).
+    ACCESSIBILITY_RESULTS: str | None = None
     PAGE_SIZE: int = 20
     MAX_CONTENT_LENGTH: int = 20 * 1024 * 1024
     UPLOAD_FOLDER: str | None = None  # default: <instance>/uploads, outside the web root

@@ -192,6 +192,7 @@ GET_POLICY: dict[str, Rule] = {
     # Public pages
     "public.index": Rule(none, {"-": OPEN}),
     "public.challenges": Rule(none, {"-": OPEN}),
+    "public.accessibility": Rule(none, {"-": OPEN}),
     "public.challenge": Rule(challenge, by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record_pdf": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),

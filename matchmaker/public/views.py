@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from matchmaker import REPO_ROOT
 from matchmaker.auth import viewable_or_404
+from matchmaker.public import accessibility as accessibility_results
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, search
@@ -118,6 +121,21 @@ def challenge(challenge_id: int) -> str:
         review_url=url_for("coordinator.review", challenge_id=item.id) if current_user.is_authenticated
         and current_user.is_staff else None,
     )
+
+
+ROLE_LABELS: dict[str, Any] = {
+    "anonymous": _l("ログインしていない利用者"), "municipal": _l("自治体職員"), "company": _l("企業"),
+    "coordinator": _l("コーディネーター"), "admin": _l("管理者"),
+}
+RESULTS_FILE = REPO_ROOT / "data" / "accessibility" / "axe-results.json"
+
+
+@bp.route("/accessibility")
+def accessibility() -> str:
+    """The accessibility statement (ウェブアクセシビリティ方針) with the latest axe-core results."""
+    path = current_app.config.get("ACCESSIBILITY_RESULTS") or RESULTS_FILE
+    return render_template("public/accessibility.html", results=accessibility_results.load(Path(path)),
+                           role_labels=ROLE_LABELS)
 
 
 @bp.route("/language", methods=["POST"])
