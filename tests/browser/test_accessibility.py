@@ -105,7 +105,7 @@ def _discover(ui: Any, role: str, home: str) -> dict[str, tuple[str, str]]:
     while queue and len(pages) < MAX_PAGES_PER_ROLE:
         path = queue.popleft()
         matched = _endpoint(ui.site, path)
-        key, rule = matched if matched else ("(not found)", "(unknown address)")
+        key, rule = matched if matched else ("(not found)", urlsplit(path).path)
         if key in pages or key.split(" ")[0] in SKIP_ENDPOINTS:
             continue
         _open(ui, path)
