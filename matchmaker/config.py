@@ -62,6 +62,8 @@ class Config:
     RATELIMIT_STORAGE_URI: str | None = None
     RATELIMIT_ENABLED: bool = True  # stated, because Flask-Limiter otherwise keeps the last app's choice
     RATELIMIT_HEADERS_ENABLED: bool = True
+    # Writes through the API (personal tokens), per user whichever of their tokens is used.
+    API_WRITE_LIMIT: str = "30 per minute;1000 per day"
     # Behind a reverse proxy: how many hops of X-Forwarded-For / -Proto to trust (rate limits per
     # client address need the client's address, not the proxy's). 0: the site faces clients.
     PROXY_HOPS: int = 0

@@ -208,6 +208,13 @@ GET_POLICY: dict[str, Rule] = {
     "api_v1.case": Rule(match, by_stage(("adopted",), OPEN, API_HIDDEN)),
     # A session cookie signs no one in to the token endpoints (tests/test_api_access.py: with tokens).
     "api_v1_token.me": Rule(none, {"-": API_UNAUTHENTICATED}),
+    "api_v1_token.my_challenges": Rule(none, {"-": API_UNAUTHENTICATED}),
+    "api_v1_token.my_solutions": Rule(none, {"-": API_UNAUTHENTICATED}),
+    "api_v1_token.challenge_recommendations": Rule(challenge, by_status(API_UNAUTHENTICATED, API_UNAUTHENTICATED)),
+    "api_v1_token.solution": Rule(solution, {"active": API_UNAUTHENTICATED, "inactive": API_UNAUTHENTICATED}),
+    "api_v1_token.solution_recommendations": Rule(solution, {"active": API_UNAUTHENTICATED}),
+    "api_v1_token.board": Rule(none, {"-": API_UNAUTHENTICATED}),
+    "api_v1_token.match": Rule(match, dict.fromkeys(MATCH_STAGES, API_UNAUTHENTICATED)),
     # Accounts
     "auth.login": Rule(none, {"-": SIGNED_IN_ELSEWHERE}),
     "auth.login_second_factor": Rule(none, {"-": "302 302 302 302 302 302 302 302"}),
@@ -382,6 +389,10 @@ POST_POLICY: dict[str, PostRule] = {
     "auth.contract_limits": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),
     "auth.fiscal_calendar": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),
     "matches.mark_notifications_read": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
+    # The token endpoints: a session cookie signs no one in (tests/test_api_access.py: with tokens)
+    "api_v1_token.create_challenge": PostRule(none, "-", API_UNAUTHENTICATED),
+    "api_v1_token.submit_challenge": PostRule(challenge_in("draft"), "-", API_UNAUTHENTICATED),
+    "api_v1_token.create_solution": PostRule(none, "-", API_UNAUTHENTICATED),
     # Municipality
     "municipality.clarity_check": PostRule(none, "-", "302 ok ok 403 403 403 403 302"),
     "municipality.new_challenge": PostRule(none, "-", "302 ok ok 403 403 403 403 302"),

@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from flask import url_for
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from matchmaker.services import api_tokens
 from models import Challenge, Match
@@ -31,7 +32,10 @@ class Demo:
     adopted: Match
     reported: Match
     running: Match
-    secret: str  # a write token of a municipal user of 神戸テスト市
+    tokens: dict[str, str]  # write tokens: municipal (神戸テスト市), company (the cases' profile), coordinator
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
 @pytest.fixture()
@@ -60,10 +64,12 @@ def demo(db: Any) -> Demo:
     adopted = pf.make_match(published[1], solution, stage="adopted")
     reported = pf.make_match(published[2], solution, stage="pilot", pilot=pf.make_pilot(reported=True))
     running = pf.make_match(published[3], solution, stage="pilot")
-    staff = factories.make_user("municipal", organisation=kobe)
-    secret = api_tokens.issue(staff, name="庁内システム", scope="write", days=30).secret
+    users = {"municipal": factories.make_user("municipal", organisation=kobe), "company": company_user,
+             "coordinator": factories.make_user("coordinator")}
+    tokens = {role: api_tokens.issue(user, name="連携システム", scope="write", days=30).secret
+              for role, user in users.items()}
     db.session.commit()
-    return Demo(published, closed, expired, draft, in_review, adopted, reported, running, secret)
+    return Demo(published, closed, expired, draft, in_review, adopted, reported, running, tokens)
 
 
 def get_json(client: Any, path: str, expected_status: int = 200, **headers: str) -> Any:
@@ -227,33 +233,58 @@ def test_problems_speak_japanese_or_english_by_accept_language(client: Any, demo
     assert client.get(f"/challenges/{demo.draft.id}").mimetype == "text/html"
 
 
-def test_writes_are_refused_with_a_problem(client: Any, demo: Demo) -> None:
+def test_writes_without_a_token_and_unknown_methods_are_refused_with_a_problem(client: Any, demo: Demo) -> None:
     response = client.post(API + "/challenges", json={"title": "x"})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="matchmaker"'
+    response = client.delete(f"{API}/challenges/{demo.published[0].id}")
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
-    assert "POST" not in response.headers["Allow"] and "GET" in response.headers["Allow"]
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PATCH"}
 
 
 # --- the OpenAPI document -------------------------------------------------------------------
+
+
+PUBLIC_OPERATIONS = ["GET /api/v1/cases", "GET /api/v1/cases/{match_id}", "GET /api/v1/challenges",
+                     "GET /api/v1/challenges/{challenge_id}", "GET /api/v1/challenges/{challenge_id}/questions"]
+TOKEN_OPERATIONS = [
+    "GET /api/v1/me", "GET /api/v1/me/challenges", "GET /api/v1/me/solutions",
+    "POST /api/v1/challenges", "PATCH /api/v1/challenges/{challenge_id}", "POST /api/v1/challenges/{challenge_id}/submit",
+    "GET /api/v1/challenges/{challenge_id}/recommendations",
+    "POST /api/v1/solutions", "GET /api/v1/solutions/{solution_id}", "PATCH /api/v1/solutions/{solution_id}",
+    "GET /api/v1/solutions/{solution_id}/recommendations", "GET /api/v1/board", "GET /api/v1/matches/{match_id}",
+]
 
 
 def test_the_document_lists_every_endpoint(client: Any) -> None:
     document = client.get(API + "/openapi.json").json
     assert document["openapi"] == "3.1.0"
     assert document["info"]["license"]["name"] == "CC BY 4.0"
-    assert sorted(document["paths"]) == [
-        f"{API}/cases", f"{API}/cases/{{match_id}}", f"{API}/challenges", f"{API}/challenges/{{challenge_id}}",
-        f"{API}/challenges/{{challenge_id}}/questions", f"{API}/me",
-    ]
+    operations = {f"{method.upper()} {path}": operation for path, item in document["paths"].items()
+                  for method, operation in item.items() if method != "parameters"}
+    assert sorted(operations) == sorted(PUBLIC_OPERATIONS + TOKEN_OPERATIONS)
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http", "scheme": "bearer", "bearerFormat": "mmpat_…",
         "description": "A personal API token from the account page (/auth/tokens)."}
-    assert document["paths"][f"{API}/me"]["get"]["security"] == [{"bearerAuth": []}]
-    for path in document["paths"].values():
-        responses = path["get"]["responses"]
-        assert "200" in responses
+    for label, operation in operations.items():
+        responses = operation["responses"]
+        success = [code for code in responses if code.startswith("2")]
+        assert len(success) == 1, label
         for code, response in responses.items():
-            if code != "200":
-                assert list(response["content"]) == ["application/problem+json"]
+            if code not in success:
+                assert list(response["content"]) == ["application/problem+json"], (label, code)
+        if label in TOKEN_OPERATIONS:
+            assert operation["security"] == [{"bearerAuth": []}] and "401" in responses, label
+            if not label.startswith("GET"):
+                assert {"403", "429"} <= set(responses), label
+                assert ("422" in responses and "requestBody" in operation) or label.endswith("/submit"), label
+        elif label == "GET /api/v1/challenges/{challenge_id}":
+            assert operation["security"] == [{}, {"bearerAuth": []}]
+        else:
+            assert "security" not in operation, label
+    body = document["paths"][f"{API}/challenges"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ChallengeCreate"}
+    assert document["components"]["schemas"]["ChallengeCreate"]["required"] == ["title"]
 
 
 KNOWN: dict[str, Any] = {
@@ -266,14 +297,65 @@ KNOWN: dict[str, Any] = {
     "GET /api/v1/cases": lambda d: [{"query": {}}, {"query": {"domain": "frailty", "per_page": 1}}],
     "GET /api/v1/cases/{match_id}": lambda d: [
         {"path_parameters": {"match_id": m.id}} for m in (d.adopted, d.reported, d.running)],
-    "GET /api/v1/me": lambda d: [{"headers": {"Authorization": f"Bearer {d.secret}"}}, {}],
+    "GET /api/v1/me": lambda d: [{"headers": d.as_("municipal")}, {}],
+    "GET /api/v1/me/challenges": lambda d: [{"headers": d.as_("municipal")}, {"headers": d.as_("company")}],
+    "GET /api/v1/me/solutions": lambda d: [{"headers": d.as_("company")}, {"headers": d.as_("municipal")}],
+    "POST /api/v1/challenges": lambda d: [
+        {"headers": d.as_("municipal"), "body": {"title": "APIで登録した課題", "domains": ["frailty"]}},
+        {"headers": d.as_("municipal"), "body": {"title": "", "sdgs": [0]}},
+        {"headers": d.as_("company"), "body": {"title": "企業は課題を登録できない"}}],
+    "PATCH /api/v1/challenges/{challenge_id}": lambda d: [
+        {"headers": d.as_("municipal"), "path_parameters": {"challenge_id": d.draft.id}, "body": {"kpis": "参加率: 8% → 12%"}},
+        {"headers": d.as_("municipal"), "path_parameters": {"challenge_id": d.published[1].id}, "body": {"title": "x"}},
+        {"headers": d.as_("company"), "path_parameters": {"challenge_id": d.draft.id}, "body": {"title": "x"}}],
+    "POST /api/v1/challenges/{challenge_id}/submit": lambda d: [
+        {"headers": d.as_("municipal"), "path_parameters": {"challenge_id": d.draft.id}},
+        {"headers": d.as_("municipal"), "path_parameters": {"challenge_id": d.published[1].id}}],
+    "GET /api/v1/challenges/{challenge_id}/recommendations": lambda d: [
+        {"headers": d.as_("municipal"), "path_parameters": {"challenge_id": d.published[1].id}, "query": {"top": 3}},
+        {"headers": d.as_("company"), "path_parameters": {"challenge_id": d.published[1].id}}],
+    "POST /api/v1/solutions": lambda d: [
+        {"headers": d.as_("company"), "body": {"title": "APIで登録した製品", "summary": "概要", "domains": ["frailty"]}},
+        {"headers": d.as_("company"), "body": {"title": "分野なし", "summary": "概要", "domains": []}}],
+    "GET /api/v1/solutions/{solution_id}": lambda d: [
+        {"headers": d.as_(role), "path_parameters": {"solution_id": d.adopted.solution_id}}
+        for role in ("company", "municipal", "coordinator")],
+    "PATCH /api/v1/solutions/{solution_id}": lambda d: [
+        {"headers": d.as_("company"), "path_parameters": {"solution_id": d.adopted.solution_id},
+         "body": {"lead_time_weeks": 6}},
+        {"headers": d.as_("municipal"), "path_parameters": {"solution_id": d.adopted.solution_id}, "body": {}}],
+    "GET /api/v1/solutions/{solution_id}/recommendations": lambda d: [
+        {"headers": d.as_(role), "path_parameters": {"solution_id": d.adopted.solution_id}}
+        for role in ("company", "municipal")],
+    "GET /api/v1/board": lambda d: [{"headers": d.as_("coordinator")}, {"headers": d.as_("coordinator"),
+                                    "query": {"stalled": True}}, {"headers": d.as_("municipal")}],
+    "GET /api/v1/matches/{match_id}": lambda d: [
+        {"headers": d.as_(role), "path_parameters": {"match_id": d.adopted.id}}
+        for role in ("company", "municipal", "coordinator")],
 }
+def role_for(label: str) -> str:
+    """Whose token the generated requests to an operation carry: the role it is for."""
+    if "/solutions" in label:
+        return "company"
+    if "/board" in label or "/matches" in label:
+        return "coordinator"
+    return "municipal"
+
+
+# A body can be valid by the schema and still break a rule JSON Schema cannot say (budget_min ≤
+# budget_max, the fiscal years the form offers, a deadline in the past): those answer 422 with the
+# form's field messages, so "schema-valid data is accepted" is not asked of the write operations.
+NOT_CHECKED = {label: [positive_data_acceptance] for label in TOKEN_OPERATIONS if label.split()[0] in ("POST", "PATCH")
+               and not label.endswith("/submit")}
 MAX_EXAMPLES = 30  # per operation: bounded, and the same examples every run (derandomize)
 
 
 def test_every_response_matches_the_document(app: Any, demo: Demo, capsys: Any) -> None:
     """schemathesis generates requests from the app's own document: no 5xx, and every status,
-    content type, header and body is the one the document describes."""
+    content type, header and body is the one the document describes. Requests to the token
+    endpoints carry a valid write token (of the role the endpoint is for) every other time, so that
+    generated bodies and ids reach the forms and the policies, not only the 401 at the door."""
+    app.config["API_WRITE_LIMIT"] = "100000 per minute"  # the limit has its own test (test_api_members)
     schema = schemathesis.openapi.from_wsgi(API + "/openapi.json", app)
     counts: dict[str, int] = {}
     for result in schema.get_all_operations():
@@ -284,8 +366,11 @@ def test_every_response_matches_the_document(app: Any, demo: Demo, capsys: Any) 
         @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case: Any) -> None:
-            counts[case.operation.label] += 1
-            case.call_and_validate()
+            label = case.operation.label
+            counts[label] += 1
+            if label in TOKEN_OPERATIONS and counts[label] % 2:
+                case.headers = {**(case.headers or {}), **demo.as_(role_for(label))}
+            case.call_and_validate(excluded_checks=NOT_CHECKED.get(label))
 
         check()
         # and the demo's own rows, which random ids rarely hit: published, draft, case, not a case

@@ -172,3 +172,14 @@ def test_owner_sees_the_clarity_check_and_review_comment_on_the_challenge_page(c
     client.post(url_for("auth.logout"))
     anonymous_view = get_page(client, "public.challenge", expected_status=404, challenge_id=challenge.id)
     assert anonymous_view.find(id="clarity-panel") is None
+
+
+def test_a_posted_fiscal_year_out_of_range_is_a_field_error_not_a_500(client, login_as, db):
+    """Found by schemathesis through the API: the form offered the posted year as a choice and
+    formatting year -1467800 raised."""
+    from tests.pages import post_page
+
+    login_as("municipal")
+    page = post_page(client, "municipality.new_challenge", {"title": "年度の確認", "fiscal_year": "-1467800"})
+    field = page.find("select", attrs={"name": "fiscal_year"}).find_parent(class_="field")
+    assert "has-error" in field["class"] and field.select(".error")

@@ -61,6 +61,8 @@ def presented_secret() -> str | None:
 
 def authenticate() -> None:
     """before_request: find the token of a view marked with ``scope`` and put its user on ``g``."""
+    g.pop("api_user", None)  # whoever an earlier request in this context was, this one is no one yet
+    g.pop("api_token", None)
     view = _view()
     needed = getattr(view, "api_scope", None)
     if needed is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES
+from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY, PREFECTURES
 
 MAX_PER_PAGE = 100
 
@@ -59,6 +59,11 @@ class ChallengeSummarySchema(Schema):
 
 
 class ChallengeSchema(ChallengeSummarySchema):
+    status = fields.String(required=True, validate=validate.OneOf(["draft", "in_review", "published", "closed"]),
+                           metadata={"description": "draft and in_review only to a token of the owning municipality's "
+                                                    "staff or of a coordinator."})
+    allowed_moves = fields.List(fields.String(), metadata={
+        "description": "With a token: the statuses its user may move the challenge to (as the page's buttons)."})
     background = fields.String(required=True)
     problem = fields.String(required=True)
     causes = fields.String(required=True)
@@ -192,3 +197,188 @@ class MeSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(["municipal", "company", "coordinator", "admin"]))
     organisation = fields.Nested(MemberOrganisationSchema, required=True, allow_none=True)
     token = fields.Nested(TokenInfoSchema, required=True)
+
+
+class ChallengeList(Schema):
+    items = fields.List(fields.Nested(ChallengeSchema), required=True)
+
+
+def _codes(table: Any, description: str) -> Any:
+    return fields.List(fields.String(validate=validate.OneOf(list(table))), metadata={"description": description})
+
+
+class ChallengeInput(Schema):
+    """The challenge form's fields (docs/fields.md); an update sends only what changes."""
+
+    title = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S")])
+    background = fields.String(validate=validate.Length(max=10_000), metadata={"description": "現状・経緯"})
+    problem = fields.String(validate=validate.Length(max=10_000), metadata={"description": "課題"})
+    causes = fields.String(validate=validate.Length(max=10_000))
+    affected = fields.String(validate=validate.Length(max=10_000), metadata={"description": "対象者"})
+    target_state = fields.String(validate=validate.Length(max=10_000), metadata={"description": "目指す姿"})
+    kpis = fields.String(validate=validate.Length(max=10_000),
+                         metadata={"description": "One per line: 指標: 現状値 → 目標値"})
+    constraints = fields.String(validate=validate.Length(max=10_000))
+    offerings = fields.String(validate=validate.Length(max=10_000))
+    budget_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1),
+                                metadata={"description": "Yen."})
+    budget_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1),
+                                metadata={"description": "Yen."})
+    fiscal_year = fields.Integer(allow_none=True, validate=validate.Range(min=2000, max=2100),
+                                 metadata={"description": "From last fiscal year to three ahead."})
+    collaboration_forms = _codes(COLLABORATION_FORMS, "連携手法 codes.")
+    domains = _codes(DOMAINS, "Domain codes.")
+    sdgs = fields.List(fields.Integer(validate=validate.Range(min=1, max=17)))
+    deadline = fields.Date(allow_none=True)
+    contact_department = fields.String(validate=validate.Length(max=200))
+
+
+class ChallengeCreate(ChallengeInput):
+    """A new draft: a title at least (the rest may follow by PATCH before it is submitted)."""
+
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S")])
+
+
+class SolutionInput(Schema):
+    """The solution profile form's fields; an update sends only what changes."""
+
+    title = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S")])
+    summary = fields.String(validate=[validate.Length(min=1, max=4000), validate.Regexp(r"\S")])
+    target_users = fields.String(validate=validate.Length(max=2000))
+    track_record = fields.String(validate=validate.Length(max=4000), metadata={"description": "導入実績"})
+    evidence = fields.String(validate=validate.Length(max=4000))
+    price_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
+    price_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
+    lead_time_weeks = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=520))
+    regions = _codes(PREFECTURES, "Prefectures served; none: nationwide.")
+    maturity = fields.String(validate=validate.OneOf(list(MATURITY)))
+    collaboration_forms = _codes(COLLABORATION_FORMS, "連携手法 codes.")
+    domains = _codes(DOMAINS, "Domain codes; at least one.")
+
+
+class SolutionCreate(SolutionInput):
+    """A new profile: title, summary and at least one domain."""
+
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S")])
+    summary = fields.String(required=True, validate=[validate.Length(min=1, max=4000), validate.Regexp(r"\S")])
+    domains = fields.List(fields.String(validate=validate.OneOf(list(DOMAINS))), required=True,
+                          validate=validate.Length(min=1))
+
+
+class SolutionSchema(Schema):
+    id = fields.Integer(required=True)
+    organisation = fields.Nested(OrganisationSchema, required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    target_users = fields.String(required=True)
+    track_record = fields.String(required=True)
+    evidence = fields.String(required=True)
+    price_min = fields.Integer(required=True, allow_none=True)
+    price_max = fields.Integer(required=True, allow_none=True)
+    lead_time_weeks = fields.Integer(required=True, allow_none=True)
+    regions = fields.List(fields.String(), required=True)
+    maturity = fields.String(required=True)
+    collaboration_forms = fields.List(fields.String(), required=True)
+    domains = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True, metadata={"description": "Inactive profiles are not recommended."})
+    updated_at = fields.DateTime(required=True)
+    url = fields.Url(required=True)
+
+
+class SolutionList(Schema):
+    items = fields.List(fields.Nested(SolutionSchema), required=True)
+
+
+class TopQuery(Schema):
+    top = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50),
+                         metadata={"description": "How many, as the page's ?top= (10 by default)."})
+
+
+class RecommendationSchema(Schema):
+    rank = fields.Integer(required=True)
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["solution", "challenge"]))
+    score = fields.Float(required=True)
+    title = fields.String(required=True)
+    organisation = fields.String(required=True)
+    prefecture = fields.String(required=True)
+    domains = fields.List(fields.String(), required=True)
+    collaboration_forms = fields.List(fields.String(), required=True)
+    reasons = fields.List(fields.String(), required=True, metadata={"description": "Why it matched, 1–3 sentences."})
+
+
+class ChallengeRecommendations(Schema):
+    challenge_id = fields.Integer(required=True)
+    vectors_pending = fields.Boolean(required=True, metadata={"description": "The meaning channel is still computed."})
+    results = fields.List(fields.Nested(RecommendationSchema), required=True)
+
+
+class SolutionRecommendations(Schema):
+    solution_id = fields.Integer(required=True)
+    vectors_pending = fields.Boolean(required=True)
+    results = fields.List(fields.Nested(RecommendationSchema), required=True)
+
+
+class MatchChallengeSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    organisation = fields.Nested(OrganisationSchema, required=True)
+
+
+class MatchSolutionSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    company = fields.String(required=True)
+
+
+class MatchEventSchema(Schema):
+    at = fields.DateTime(required=True)
+    kind = fields.String(required=True)
+    from_stage = fields.String(required=True, allow_none=True)
+    to_stage = fields.String(required=True, allow_none=True)
+
+
+class MatchSchema(Schema):
+    id = fields.Integer(required=True)
+    stage = fields.String(required=True)
+    origin = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    stage_changed_at = fields.DateTime(required=True)
+    challenge = fields.Nested(MatchChallengeSchema, required=True)
+    solution = fields.Nested(MatchSolutionSchema, required=True)
+    allowed_moves = fields.List(fields.String(), required=True)
+    events = fields.List(fields.Nested(MatchEventSchema), metadata={"description": "Only in GET /matches/{id}."})
+    url = fields.Url(required=True)
+
+
+class BoardQuery(Schema):
+    municipality = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    domain = fields.String(validate=validate.OneOf(list(DOMAINS)))
+    stalled = fields.Boolean(load_default=False, metadata={"description": "Only stalled matches."})
+
+
+class BoardItemSchema(Schema):
+    match = fields.Nested(MatchSchema, required=True)
+    last_activity = fields.DateTime(required=True)
+    idle_days = fields.Integer(required=True)
+    stalled = fields.Boolean(required=True)
+
+
+class FunnelStageSchema(Schema):
+    stage = fields.String(required=True)
+    current = fields.Integer(required=True)
+    reached = fields.Integer(required=True)
+    conversion = fields.Float(required=True, allow_none=True)
+    median_days = fields.Float(required=True, allow_none=True)
+
+
+class FunnelSchema(Schema):
+    stages = fields.List(fields.Nested(FunnelStageSchema), required=True)
+    total = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+    pilot_adoption_rate = fields.Float(required=True, allow_none=True)
+
+
+class BoardSchema(Schema):
+    items = fields.List(fields.Nested(BoardItemSchema), required=True)
+    funnel = fields.Nested(FunnelSchema, required=True)

@@ -16,6 +16,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
+from matchmaker.api import bearer
 from matchmaker.api.problems import PROBLEM_JSON
 from matchmaker.api.schemas import (
     CasePage,
@@ -64,7 +65,8 @@ LINK_HEADERS = {
 @blp.after_request
 def _public_and_cacheable(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", API_CSP)
-    if request.method in ("GET", "HEAD") and response.status_code == 200:
+    response.vary.add("Authorization")
+    if request.method in ("GET", "HEAD") and response.status_code == 200 and bearer.optional_token_user() is None:
         response.cache_control.public = True
         response.cache_control.max_age = CACHE_SECONDS
         response.add_etag()
@@ -75,9 +77,9 @@ def _public_and_cacheable(response: Response) -> Response:
 # --- challenges -----------------------------------------------------------------------------
 
 
-def _published_challenge(challenge_id: int) -> Challenge:
+def _published_challenge(challenge_id: int, reader: Any = ANONYMOUS) -> Challenge:
     item = db.session.get(Challenge, challenge_id) if challenge_id <= MAX_ID else None
-    if item is None or not item.can_view(ANONYMOUS):
+    if item is None or not item.can_view(reader):
         abort(404)
     return item
 
@@ -122,12 +124,26 @@ def challenges(args: dict[str, Any]) -> Any:
     return _paged(items, args["page"], per_page, result.total)
 
 
+def challenge_record(item: Challenge, user: Any) -> dict[str, Any]:
+    """A challenge as ``user`` (a token's) reads it: every field and the moves the page offers them."""
+    return {**challenge_detail(item), "allowed_moves": challenge_service.allowed_moves(item, user)}
+
+
 @blp.route("/challenges/<int:challenge_id>")
+@blp.doc(security=[{}, {bearer.SECURITY_SCHEME: []}])
 @blp.response(200, ChallengeSchema)
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM_JSON,
+                  description="A token was sent and is unknown, revoked, expired or of a deactivated user.")
 @blp.alt_response(404, **NOT_FOUND)
+@bearer.scope("read", optional=True)
 def challenge(challenge_id: int) -> Any:
-    """One published (or closed) challenge, as its public page shows it."""
-    return challenge_detail(_published_challenge(challenge_id))
+    """One published (or closed) challenge, as its public page shows it. With a token, as the
+    page shows it to the token's user: its municipality's staff and coordinators also read drafts
+    and challenges in review (and get ``allowed_moves``); such answers are private, not cached."""
+    reader = bearer.optional_token_user()
+    if reader is None:
+        return challenge_detail(_published_challenge(challenge_id))
+    return challenge_record(_published_challenge(challenge_id, reader), reader)
 
 
 @blp.route("/challenges/<int:challenge_id>/questions")

@@ -28,6 +28,21 @@ def configure_login(manager: LoginManager) -> None:
         return user if user is not None and user.holds_session(token) else None
 
 
+# Who may enter each area's pages (the blueprints' gates); the API asks the same tuples.
+MUNICIPAL_ROLES: tuple[str, ...] = ("municipal",)
+COMPANY_AREA_ROLES: tuple[str, ...] = ("company", "municipal", "coordinator", "admin")
+COORDINATION_ROLES: tuple[str, ...] = ("coordinator", "admin")
+
+
+def has_role(user: Any, roles: tuple[str, ...]) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in roles
+
+
+def keeps_solution_profiles(user: Any) -> bool:
+    """Company staff with a company: they list and create their own profiles."""
+    return bool(getattr(user, "is_authenticated", False)) and user.is_company and user.organisation is not None
+
+
 def require_roles(*roles: str) -> Callable[[], None]:
     """A before_request hook: anonymous users go to the login page, other roles get 403."""
 
@@ -36,7 +51,7 @@ def require_roles(*roles: str) -> Callable[[], None]:
             from flask import current_app
 
             abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
-        if current_user.role not in roles:
+        if not has_role(current_user, roles):
             abort(403)
 
     return gate
@@ -49,10 +64,11 @@ class _Viewable(Protocol):
 V = TypeVar("V", bound=_Viewable)
 
 
-def viewable_or_404(model: type[V], ident: Any) -> V:
-    """The row, or 404 when it does not exist or the current user may not know that it exists
-    (another organisation's draft, an inactive profile): the two answers look the same."""
+def viewable_or_404(model: type[V], ident: Any, user: Any = None) -> V:
+    """The row, or 404 when it does not exist or the user (the current one unless given: an API
+    token's) may not know that it exists (another organisation's draft, an inactive profile): the
+    two answers look the same."""
     item = db.get_or_404(model, ident)
-    if not item.can_view(current_user):
+    if not item.can_view(current_user if user is None else user):
         abort(404)
     return item

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from matchmaker.auth import require_roles, viewable_or_404
+from matchmaker.auth import COMPANY_AREA_ROLES, keeps_solution_profiles, require_roles, viewable_or_404
 from matchmaker.company.forms import SolutionForm
 from matchmaker.services import recommend, solutions, todo
 from matchmaker.services.errors import FieldError, put_on_form
@@ -16,13 +16,13 @@ from models import Solution, db
 bp = Blueprint("company", __name__)
 # Every page needs a login; which role may do what is asked per page (profiles are read by
 # municipal staff and coordinators too, and administrators may edit them).
-bp.before_request(require_roles("company", "municipal", "coordinator", "admin"))
+bp.before_request(require_roles(*COMPANY_AREA_ROLES))
 
 DASHBOARD_TOP = 3
 
 
 def _own_company_only() -> None:
-    if not current_user.is_company or current_user.organisation is None:
+    if not keeps_solution_profiles(current_user):
         abort(403)
 
 

@@ -2,9 +2,9 @@
 
 from flask import Blueprint
 
-from matchmaker.auth import require_roles
+from matchmaker.auth import COORDINATION_ROLES, require_roles
 
 bp = Blueprint("coordinator", __name__)
-bp.before_request(require_roles("coordinator", "admin"))
+bp.before_request(require_roles(*COORDINATION_ROLES))
 
 from matchmaker.coordinator import board, views  # noqa: F401  (registers routes)

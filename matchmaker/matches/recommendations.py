@@ -29,16 +29,20 @@ def _top() -> int:
     return max(1, min(MAX_TOP, request.args.get("top", PAGE_TOP, type=int) or PAGE_TOP))
 
 
-def _challenge_for_recommendations(challenge_id: int) -> Challenge:
-    challenge = viewable_or_404(Challenge, challenge_id)
-    if not challenge.can_see_recommendations(current_user):
+def challenge_for_recommendations(challenge_id: int, reader: Any = None) -> Challenge:
+    """The challenge whose ranked profiles ``reader`` (the current user unless given) asks for: 404
+    when they may not know it exists, 403 when they may see it but not its recommendations."""
+    reader = current_user if reader is None else reader
+    challenge = viewable_or_404(Challenge, challenge_id, reader)
+    if not challenge.can_see_recommendations(reader):
         abort(403)
     return challenge
 
 
-def _solution_for_recommendations(solution_id: int) -> Solution:
-    solution = viewable_or_404(Solution, solution_id)
-    if not solution.can_see_recommendations(current_user):
+def solution_for_recommendations(solution_id: int, reader: Any = None) -> Solution:
+    reader = current_user if reader is None else reader
+    solution = viewable_or_404(Solution, solution_id, reader)
+    if not solution.can_see_recommendations(reader):
         abort(403)
     return solution
 
@@ -47,7 +51,7 @@ def _solution_for_recommendations(solution_id: int) -> Solution:
 @login_required
 @writes()  # the exposure counts
 def for_challenge(challenge_id: int) -> str:
-    challenge = _challenge_for_recommendations(challenge_id)
+    challenge = challenge_for_recommendations(challenge_id)
     ranked = recommend.solutions_for_challenge(challenge, _top())
     similar = recommend.similar_challenges(challenge, 5, reader=current_user)
     db.session.commit()  # the exposure counts
@@ -58,7 +62,7 @@ def for_challenge(challenge_id: int) -> str:
 @bp.route("/solutions/<int:solution_id>/challenges")
 @login_required
 def for_solution(solution_id: int) -> str:
-    solution = _solution_for_recommendations(solution_id)
+    solution = solution_for_recommendations(solution_id)
     ranked = recommend.challenges_for_solution(solution, _top())
     return render_template("matches/recommend_challenges.html", solution=solution, ranked=ranked)
 
@@ -67,20 +71,20 @@ def for_solution(solution_id: int) -> str:
 @login_required
 @writes()
 def for_challenge_json(challenge_id: int) -> Response:
-    challenge = _challenge_for_recommendations(challenge_id)
+    challenge = challenge_for_recommendations(challenge_id)
     ranked = recommend.solutions_for_challenge(challenge, _top())
     db.session.commit()
-    return jsonify(_as_json(ranked, challenge_id=challenge.id))
+    return jsonify(ranked_as_json(ranked, challenge_id=challenge.id))
 
 
 @bp.route("/solutions/<int:solution_id>/challenges.json")
 @login_required
 def for_solution_json(solution_id: int) -> Response:
-    solution = _solution_for_recommendations(solution_id)
-    return jsonify(_as_json(recommend.challenges_for_solution(solution, _top()), solution_id=solution.id))
+    solution = solution_for_recommendations(solution_id)
+    return jsonify(ranked_as_json(recommend.challenges_for_solution(solution, _top()), solution_id=solution.id))
 
 
-def _as_json(ranked: recommend.RankedList, **query: int) -> dict[str, Any]:
+def ranked_as_json(ranked: recommend.RankedList, **query: int) -> dict[str, Any]:
     return {
         **query,
         "vectors_pending": ranked.vectors_pending,

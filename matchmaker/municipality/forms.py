@@ -86,7 +86,7 @@ class ChallengeForm(FlaskForm):
 def fiscal_year_choices(today: date, current: int | None) -> list[SelectChoice]:
     this_year = fiscal_year_of(today)
     years = set(range(this_year - 1, this_year + 4))
-    if isinstance(current, int):
+    if isinstance(current, int) and 2000 <= current <= 2100:  # a stored year; a posted 0 or -1467800 is no choice
         years.add(current)
     return [SelectChoice("", "—")] + [SelectChoice(year, format_fiscal_year(year))  # type: ignore[arg-type]
                                       for year in sorted(years)]

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from matchmaker.auth import require_roles, viewable_or_404
+from matchmaker.auth import MUNICIPAL_ROLES, require_roles, viewable_or_404
 from matchmaker.municipality.forms import ChallengeForm, MoveForm
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, todo
@@ -19,7 +18,7 @@ from models import Challenge, User, db
 from models.codes import ChallengeStatus
 
 bp = Blueprint("municipality", __name__)
-bp.before_request(require_roles("municipal"))
+bp.before_request(require_roles(*MUNICIPAL_ROLES))
 
 S = ChallengeStatus
 STATUS_ORDER = (S.DRAFT.value, S.IN_REVIEW.value, S.PUBLISHED.value, S.CLOSED.value)
@@ -46,10 +45,7 @@ class StatusGroup:
 
 @bp.route("/")
 def dashboard() -> str:
-    items = db.session.scalars(
-        select(Challenge).where(Challenge.organisation_id == current_user.organisation_id)
-        .order_by(Challenge.updated_at.desc(), Challenge.id.desc())
-    ).all()
+    items = challenge_service.challenges_of(current_user.organisation_id)
     today = challenge_service.local_today()
     groups = []
     for status in STATUS_ORDER:
@@ -87,10 +83,11 @@ def new_challenge() -> str | Response:
     )
 
 
-def load_editable(challenge_id: int) -> Challenge:
-    """The challenge, or 404 if the user may not see it, or 403 if they may see but not edit it."""
-    item = viewable_or_404(Challenge, challenge_id)
-    if not item.can_edit(current_user):
+def load_editable(challenge_id: int, user: User | None = None) -> Challenge:
+    """The challenge, or 404 if the user (the current one unless given) may not see it, or 403 if
+    they may see but not edit it."""
+    item = viewable_or_404(Challenge, challenge_id, user)
+    if not item.can_edit(current_user if user is None else user):
         abort(403)
     return item
 

@@ -36,10 +36,12 @@ _LONG_TEXT_LIMIT = 10_000
 class TransitionRefused(Exception):
     """A status change the actor may not make, or that the challenge is not ready for."""
 
-    def __init__(self, message: Any, problems: list[str] | None = None) -> None:
+    def __init__(self, message: Any, problems: list[str] | None = None,
+                 fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(str(message))
         self.message = message
         self.problems = problems or []
+        self.fields = fields or {}  # the same problems by field name (the API's field details)
 
 
 def local_today() -> date:
@@ -54,6 +56,12 @@ def coordinators_exist() -> bool:
             select(exists().where(User.role == Role.COORDINATOR.value, User.active.is_(True)))
         )
     )
+
+
+def challenges_of(organisation_id: int) -> list[Challenge]:
+    """An organisation's challenges in every status, last changed first (its dashboard's order)."""
+    return list(db.session.scalars(select(Challenge).where(Challenge.organisation_id == organisation_id)
+                                   .order_by(Challenge.updated_at.desc(), Challenge.id.desc())))
 
 
 def schedule_reembed(challenge: Challenge) -> None:
@@ -153,8 +161,15 @@ def save_review_comment(challenge: Challenge, *, actor: User, text: str) -> None
 
 def readiness_problems(challenge: Challenge, today: date) -> list[str]:
     """What must be fixed before the challenge can go to review or be published."""
-    report = clarity.check(clarity.values_of(challenge), today)
-    return [_("%(field)s：%(message)s", field=f.label, message=f.message) for f in report.blockers]
+    return problem_lines(readiness_blockers(challenge, today))
+
+
+def problem_lines(blockers: tuple[clarity.Finding, ...]) -> list[str]:
+    return [_("%(field)s：%(message)s", field=f.label, message=f.message) for f in blockers]
+
+
+def readiness_blockers(challenge: Challenge, today: date) -> tuple[clarity.Finding, ...]:
+    return clarity.check(clarity.values_of(challenge), today).blockers
 
 
 def allowed_moves(challenge: Challenge, user: Any) -> list[str]:
@@ -177,9 +192,13 @@ def move(
         raise TransitionRefused(_("この操作は現在の状態では行えないか、権限がありません。"))
     drafting = challenge.status in (S.DRAFT.value, S.IN_REVIEW.value)
     if drafting and to in (S.IN_REVIEW.value, S.PUBLISHED.value):
-        problems = readiness_problems(challenge, today or local_today())
-        if problems:
-            raise TransitionRefused(_("未入力・要修正の項目があるため、まだ先へ進めません。"), problems)
+        blockers = readiness_blockers(challenge, today or local_today())
+        if blockers:
+            fields: dict[str, list[str]] = {}
+            for finding in blockers:
+                fields.setdefault(finding.field, []).append(finding.message)
+            raise TransitionRefused(_("未入力・要修正の項目があるため、まだ先へ進めません。"),
+                                    problem_lines(blockers), fields)
     reason = (reason or "").strip() or None
     previous = challenge.move_to(to, now=now or datetime.now(UTC))
     if to == S.DRAFT.value and previous == S.IN_REVIEW.value and reason and actor.is_staff:
