@@ -214,12 +214,12 @@ def _cases(db: Any) -> dict[str, Match]:
 def test_case_library_lists_finished_pilots_and_adoptions(db: Any, client: Any) -> None:
     made = _cases(db)
     page = get_page(client, "matches.cases")  # anonymous
-    titles = {a.get_text() for a in page.select(".case h3 a")}
+    titles = {a.get_text() for a in page.select(".case .card-title a")}
     assert titles == {"窓口のオンライン化", "通いの場の見守り"}
     page = get_page(client, "matches.cases", q="窓口")
-    assert [a.get_text() for a in page.select(".case h3 a")] == ["窓口のオンライン化"]
+    assert [a.get_text() for a in page.select(".case .card-title a")] == ["窓口のオンライン化"]
     page = get_page(client, "matches.cases", domain="frailty")
-    assert [a.get_text() for a in page.select(".case h3 a")] == ["通いの場の見守り"]
+    assert [a.get_text() for a in page.select(".case .card-title a")] == ["通いの場の見守り"]
     page = get_page(client, "matches.case", match_id=made["reported"].id)
     assert "12.5" in page.find(id="case-pilot").get_text() and page.find(id="verdict").get_text() == "一部成功"
     get_page(client, "matches.case", expected_status=404, match_id=made["running"].id)
