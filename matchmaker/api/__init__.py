@@ -15,7 +15,7 @@ from flask import Flask, request
 
 PREFIX = "/api/v1"
 API_CONFIG = {
-    "API_TITLE": "matchmaker open data API",
+    "API_TITLE": "matchmaker API",
     "API_VERSION": "1.0.0",
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": PREFIX,
@@ -23,7 +23,9 @@ API_CONFIG = {
     "API_SPEC_OPTIONS": {
         "info": {
             "description": "Published challenges, their public Q&A and the case library of matchmaker "
-                           "(官民共創). Open data under CC BY 4.0; see docs/api.md.",
+                           "(官民共創): open data under CC BY 4.0. With a personal API token (Authorization: "
+                           "Bearer, from /auth/tokens): a municipality's challenges, a company's profiles, "
+                           "ranked recommendations with reasons, the coordinators' board. See docs/api.md.",
             "license": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
         },
     },
