@@ -4,7 +4,8 @@ from the code at /api/v1/openapi.json).
 Two blueprints. ``api_v1`` (views.py) is public and read-only: it answers for an anonymous reader
 whatever the request's cookies say, with the same queries and visibility rules as the public pages
 (matchmaker/public, matchmaker/services/search.py, services/qa.py, services/matches.py).
-``api_v1_token`` (member_views.py) answers to a personal API token (``Authorization: Bearer``,
+``api_v1_token`` (member_views.py: the blueprint and /me; member_challenges, member_solutions,
+member_coordination: the rest) answers to a personal API token (``Authorization: Bearer``,
 matchmaker/api/bearer.py) with the permissions of the token's user on the pages. Errors are problem
 details (RFC 9457, matchmaker/api/problems.py) in the language of Accept-Language.
 """
@@ -38,7 +39,7 @@ def is_api_request() -> bool:
 
 def register(app: Flask) -> None:
     """Bind the API to the app and register its blueprints."""
-    from matchmaker.api import bearer
+    from matchmaker.api import bearer, member_challenges, member_coordination, member_solutions  # noqa: F401  (routes)
     from matchmaker.api.member_views import blp as token_blp
     from matchmaker.api.views import Api, blp
     from matchmaker.extensions import csrf
