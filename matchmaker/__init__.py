@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from matchmaker.args import IdConverter, SiteRequest
 from matchmaker.config import Config, from_environment, instance_defaults, secret_key_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(REPO_ROOT / "static"),
         instance_path=str(REPO_ROOT / "instance"),
     )
+    app.request_class = SiteRequest
+    app.url_map.converters["int"] = IdConverter  # /challenges/99999999999 is a 404, not a database error
     load_config(app, config)
     register_extensions(app)
     register_security(app)

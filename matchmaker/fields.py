@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from typing import Any
@@ -11,13 +12,15 @@ from wtforms import Field, SelectMultipleField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-_UNITS = {"億": 100_000_000, "万": 10_000, "千": 1_000}
+_UNITS = {"兆": 10**12, "億": 100_000_000, "万": 10_000, "千": 1_000}
+MAX_YEN = 10**12  # 1兆円: more than any municipal budget line, well inside a 64-bit column
+MAX_MEASURE = 1e15  # a KPI value: finite, and within what a person types
 
 
 def parse_yen(raw: str) -> int:
     """'3,000,000', '３００万', '300万円', '1.5億' → whole yen; ValueError on anything else."""
     text = unicodedata.normalize("NFKC", raw).replace(",", "").replace("円", "").replace(" ", "")
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(億|万|千)?", text)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(兆|億|万|千)?", text)
     if not match:
         raise ValueError(raw)
     amount = float(match.group(1)) * _UNITS.get(match.group(2) or "", 1)
@@ -82,4 +85,12 @@ class YenField(WholeNumberField):
 
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("message", _l("金額は数字で入力してください（例：3000000、300万）。"))
+        kwargs.setdefault("maximum", MAX_YEN)
+        kwargs.setdefault("range_message", _l("金額は0円から1兆円までの範囲で入力してください。"))
         super().__init__(label, validators, **kwargs)
+
+
+def finite_measure(form: Any, field: Field) -> None:
+    """A measured value (KPI baseline, target, actual): 'NaN', 'inf' and 1e309 are not numbers anyone meant."""
+    if field.data is not None and not (math.isfinite(field.data) and abs(field.data) <= MAX_MEASURE):
+        raise ValidationError(_l("数値を正しく入力してください。"))

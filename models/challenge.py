@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin, UTCDateTime
@@ -63,8 +63,8 @@ class Challenge(TimestampMixin, Model):
     kpis: Mapped[str] = mapped_column(Text, default="")
     constraints: Mapped[str] = mapped_column(Text, default="")
     offerings: Mapped[str] = mapped_column(Text, default="")
-    budget_min: Mapped[int | None] = mapped_column(Integer)
-    budget_max: Mapped[int | None] = mapped_column(Integer)
+    budget_min: Mapped[int | None] = mapped_column(BigInteger)
+    budget_max: Mapped[int | None] = mapped_column(BigInteger)
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
     collaboration_forms: Mapped[list[str]] = mapped_column(JSON, default=list)
     domains: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -171,7 +172,7 @@ class Match(TimestampMixin, Model):
 
     adopted_fiscal_year: Mapped[int | None] = mapped_column(Integer)
     procurement_route: Mapped[str | None] = mapped_column(String(20))
-    adoption_amount: Mapped[int | None] = mapped_column(Integer)
+    adoption_amount: Mapped[int | None] = mapped_column(BigInteger)
     contract_kind: Mapped[str | None] = mapped_column(String(20))  # 別表第五の契約の種類
     negotiated_ground: Mapped[str | None] = mapped_column(String(2))  # 随意契約: 施行令第167条の2第1項の号
     adoption_note: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin, UTCDateTime, utcnow
@@ -47,7 +47,7 @@ class Pilot(TimestampMixin, Model):
 
     # 予算要求の登録: when the budget section was asked for next year's money.
     budget_request_recorded_on: Mapped[date | None] = mapped_column(Date)
-    budget_request_amount: Mapped[int | None] = mapped_column(Integer)
+    budget_request_amount: Mapped[int | None] = mapped_column(BigInteger)
     budget_request_note: Mapped[str | None] = mapped_column(Text)
 
     # The results report.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Integer
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin
@@ -35,12 +35,12 @@ class ContractLimit(TimestampMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), unique=True)
-    works: Mapped[int | None] = mapped_column(Integer)
-    purchase: Mapped[int | None] = mapped_column(Integer)
-    lease_in: Mapped[int | None] = mapped_column(Integer)
-    sale: Mapped[int | None] = mapped_column(Integer)
-    lease_out: Mapped[int | None] = mapped_column(Integer)
-    other: Mapped[int | None] = mapped_column(Integer)
+    works: Mapped[int | None] = mapped_column(BigInteger)
+    purchase: Mapped[int | None] = mapped_column(BigInteger)
+    lease_in: Mapped[int | None] = mapped_column(BigInteger)
+    sale: Mapped[int | None] = mapped_column(BigInteger)
+    lease_out: Mapped[int | None] = mapped_column(BigInteger)
+    other: Mapped[int | None] = mapped_column(BigInteger)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     organisation: Mapped[Organisation] = relationship()

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin, UTCDateTime, utcnow
@@ -55,7 +55,7 @@ class Proposal(TimestampMixin, Model):
     title: Mapped[str] = mapped_column(String(200))
     approach: Mapped[str] = mapped_column(Text)  # 提案内容・アプローチ
     schedule: Mapped[str] = mapped_column(Text)  # スケジュール
-    cost_estimate: Mapped[int] = mapped_column(Integer)  # 概算費用（円）
+    cost_estimate: Mapped[int] = mapped_column(BigInteger)  # 概算費用（円）
     needs_from_municipality: Mapped[str] = mapped_column(Text, default="")  # 自治体に求める協力
 
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

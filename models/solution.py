@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Model, TimestampMixin
@@ -30,8 +30,8 @@ class Solution(TimestampMixin, Model):
     target_users: Mapped[str] = mapped_column(Text, default="")
     track_record: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
-    price_min: Mapped[int | None] = mapped_column(Integer)
-    price_max: Mapped[int | None] = mapped_column(Integer)
+    price_min: Mapped[int | None] = mapped_column(BigInteger)
+    price_max: Mapped[int | None] = mapped_column(BigInteger)
     lead_time_weeks: Mapped[int | None] = mapped_column(Integer)
     regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     maturity: Mapped[str] = mapped_column(String(20), default="in_service")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from matchmaker.admin.views import bp
+from matchmaker.args import number, page_arg, text_arg, within_calendar
 from matchmaker.i18n import local_time
 from models import AuditEvent, User, db
 
@@ -46,22 +47,27 @@ def _date_arg(name: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = _("日付は「2026-04-01」の形で入力してください。")
         return None
+    if not within_calendar(day):
+        errors[name] = _("日付は1900年から2999年までの間で入力してください。")
+        return None
+    return day
 
 
 def read_filters() -> tuple[AuditFilters, dict[str, str]]:
     errors: dict[str, str] = {}
-    object_id = request.args.get("object_id", "").strip()
-    if object_id and not object_id.isdigit():
+    raw_object_id = request.args.get("object_id", "").strip()
+    object_id = number(raw_object_id)
+    if raw_object_id and object_id is None:
         errors["object_id"] = _("対象IDは数字で入力してください。")
     filters = AuditFilters(
-        action=request.args.get("action", "").strip(),
-        object_type=request.args.get("object_type", "").strip(),
-        object_id=int(object_id) if object_id.isdigit() else None,
-        actor=request.args.get("actor", "").strip(),
+        action=text_arg("action"),
+        object_type=text_arg("object_type"),
+        object_id=object_id,
+        actor=text_arg("actor"),
         date_from=_date_arg("date_from", errors),
         date_to=_date_arg("date_to", errors),
     )
@@ -87,8 +93,8 @@ def audit_query(filters: AuditFilters) -> Select[tuple[AuditEvent]]:
         query = query.where(AuditEvent.object_id == filters.object_id)
     if filters.actor == "system":
         query = query.where(AuditEvent.actor_id.is_(None))
-    elif filters.actor.isdigit():
-        query = query.where(AuditEvent.actor_id == int(filters.actor))
+    elif (actor_id := number(filters.actor)) is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
     elif filters.actor:
         pattern = f"%{filters.actor.lower()}%"
         people = select(User.id).where(or_(func.lower(User.name).like(pattern), func.lower(User.email).like(pattern)))
@@ -123,7 +129,7 @@ def _distinct(column: Any) -> list[str]:
 @bp.route("/audit")
 def audit() -> str:
     filters, errors = read_filters()
-    page = db.paginate(audit_query(filters), page=request.args.get("page", 1, type=int),
+    page = db.paginate(audit_query(filters), page=page_arg(),
                        per_page=int(current_app.config["PAGE_SIZE"]), error_out=False)
     return render_template(
         "admin/audit.html", page=page, filters=filters, errors=errors, object_url=object_url, local_time=local_time,

@@ -7,6 +7,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import Select, func, select
 
 from matchmaker.admin.views import bp
+from matchmaker.args import page_arg, text_arg
 from matchmaker.services.mail import smtp_configured, template_helpers
 from models import OutboxMail, db
 from models.outbox import MAIL_STATUSES
@@ -25,8 +26,8 @@ def outbox_query(status: str, q: str) -> Select[tuple[OutboxMail]]:
 @bp.route("/outbox")
 def outbox() -> str:
     status = request.args.get("status", "")
-    q = request.args.get("q", "").strip()
-    page = db.paginate(outbox_query(status, q), page=request.args.get("page", 1, type=int),
+    q = text_arg("q")
+    page = db.paginate(outbox_query(status, q), page=page_arg(),
                        per_page=int(current_app.config["PAGE_SIZE"]), error_out=False)
     counts: dict[str, int] = {status: n for status, n in db.session.execute(
         select(OutboxMail.status, func.count(OutboxMail.id)).group_by(OutboxMail.status))}

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from matchmaker.admin.forms import EraseForm, OrganisationForm, ReasonForm, RoleForm, StaffAccountForm
+from matchmaker.args import page_arg, text_arg
 from matchmaker.auth import require_roles
 from matchmaker.services import admin as admin_service
 from matchmaker.services import outcomes, personal_data
@@ -50,11 +51,11 @@ def dashboard() -> str:
 
 @bp.route("/users")
 def users() -> str:
-    q = request.args.get("q", "")
+    q = text_arg("q")
     role = request.args.get("role", "")
     status = request.args.get("status", "")
     page = db.paginate(admin_service.user_query(q, role if role in ROLE_LABELS else "", status),
-                       page=request.args.get("page", 1, type=int), per_page=_page_size(), error_out=False)
+                       page=page_arg(), per_page=_page_size(), error_out=False)
     return render_template("admin/users.html", page=page, q=q, role=role, status=status)
 
 
@@ -169,10 +170,10 @@ def _set_active(user_id: int, *, active: bool) -> Response:
 
 @bp.route("/organisations")
 def organisations() -> str:
-    q = request.args.get("q", "")
+    q = text_arg("q")
     kind = request.args.get("kind", "")
     page = db.paginate(admin_service.organisation_query(q, kind if kind in ("municipality", "company") else ""),
-                       page=request.args.get("page", 1, type=int), per_page=_page_size(), error_out=False)
+                       page=page_arg(), per_page=_page_size(), error_out=False)
     members = admin_service.member_counts([o.id for o in page.items])
     return render_template("admin/organisations.html", page=page, q=q, kind=kind, members=members)
 

@@ -9,6 +9,7 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
+from matchmaker.args import number
 from models import User, db
 
 
@@ -22,9 +23,10 @@ def configure_login(manager: LoginManager) -> None:
         """The session (or remember-me cookie) holds ``<user id>:<session token>``; a cookie from
         before the token changed (password change, deactivation) no longer signs anyone in."""
         user_id, _, token = session_id.partition(":")
-        if not user_id.isdigit() or not token:
+        user_key = number(user_id)
+        if user_key is None or not token:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, user_key)
         return user if user is not None and user.holds_session(token) else None
 
 

@@ -42,7 +42,8 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Regexp(r"^\d{6}$", message=_l("6桁の数字で入力してください。"))],
         description=_l("自治体の場合は必須です（検査数字を含む6桁、例：神戸市 281000）。"),
     )
-    population = IntegerField(_l("人口"), validators=[Optional(), NumberRange(min=0)])
+    population = IntegerField(_l("人口"), validators=[Optional(), NumberRange(
+        min=0, max=50_000_000, message=_l("人口は0から5,000万までの数字で入力してください。"))])
     size = SelectField(_l("企業規模"), choices=[SelectChoice("", "—")] + [SelectChoice(code, label)
                                                                       for code, label in COMPANY_SIZES.items()],
                        validators=[Optional()])

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from matchmaker.args import number
 from matchmaker.auth.forms import TwoFactorCodeForm
 from matchmaker.auth.limits import two_factor_limit
 from matchmaker.auth.views import PENDING, PENDING_NEXT, PENDING_REMEMBER, bp, home_for, start_session
@@ -27,7 +28,8 @@ OPEN_WHILE_REQUIRED = {"auth.two_factor", "auth.logout", "auth.login", "auth.log
 
 def _pending_user() -> User | None:
     user_id, _sep, token = str(session.get(PENDING, "")).partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user_key = number(user_id)
+    user = db.session.get(User, user_key) if user_key is not None else None
     if user is None or not user.holds_session(token) or not user.active or not user.has_two_factor:
         return None
     return user

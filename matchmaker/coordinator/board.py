@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from matchmaker.args import id_arg
 from matchmaker.coordinator import bp
 from matchmaker.services import board as board_service
 from matchmaker.services import deadlines, exports
@@ -82,7 +83,7 @@ def funnel_chart(result: board_service.Funnel) -> Chart:
 def read_filters() -> board_service.BoardFilters:
     domain = request.args.get("domain", "")
     return board_service.BoardFilters(
-        municipality_id=request.args.get("municipality", type=int) or None,
+        municipality_id=id_arg("municipality"),
         domain=domain if domain in DOMAINS else None,
         stalled_only=request.args.get("stalled") == "1",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from matchmaker.args import text_arg
 from matchmaker.matches import bp
 from matchmaker.services import matches as match_service
 from models import Match, db
@@ -13,7 +14,7 @@ from models.codes import DOMAINS
 
 @bp.route("/cases")
 def cases() -> str:
-    text = (request.args.get("q") or "").strip()[:100]
+    text = text_arg("q", limit=100)
     domain = request.args.get("domain") or ""
     if domain not in DOMAINS:
         domain = ""

@@ -25,7 +25,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from matchmaker.fields import YenField
+from matchmaker.args import MAX_ID
+from matchmaker.fields import YenField, finite_measure
 from matchmaker.municipality.forms import fiscal_year_choices
 from models.match import CLOSE_REASONS, NEGOTIATED_GROUNDS, PROCUREMENT_ROUTES
 from models.pilot import VERDICTS
@@ -46,8 +47,8 @@ def _choices(table: dict[str, Any]) -> list[SelectChoice]:
 class ActForm(FlaskForm):
     """The buttons 「この課題に関心あり」/「この企業に声をかける」 on a recommendation."""
 
-    challenge_id = IntegerField(validators=[InputRequired()])
-    solution_id = IntegerField(validators=[InputRequired()])
+    challenge_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
+    solution_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)])
     rank = HiddenField()
     score = HiddenField()
     direction = HiddenField()
@@ -166,8 +167,8 @@ class ResultsForm(FlaskForm):
 class KpiForm(Form):
     name = StringField(_l("指標"), validators=[Optional(), Length(max=200)])
     unit = StringField(_l("単位"), validators=[Optional(), Length(max=40)])
-    baseline = FloatField(_l("現状値"), validators=[Optional()])
-    target = FloatField(_l("目標値"), validators=[Optional()])
+    baseline = FloatField(_l("現状値"), validators=[Optional(), finite_measure])
+    target = FloatField(_l("目標値"), validators=[Optional(), finite_measure])
 
 
 class PilotForm(FlaskForm):
@@ -214,7 +215,7 @@ class BudgetForm(FlaskForm):
 
 class ActualForm(Form):
     kpi_id = HiddenField()
-    actual = FloatField(_l("実績値"), validators=[Optional()])
+    actual = FloatField(_l("実績値"), validators=[Optional(), finite_measure])
 
 
 class ReportForm(FlaskForm):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from matchmaker.args import number
 from matchmaker.matches import bp
 from matchmaker.matches.forms import BudgetForm, PilotForm, ReportForm, UpdateForm
 from matchmaker.matches.views import acting_user, already_moved_on, load_match
@@ -111,8 +112,8 @@ def pilot_report(match_id: int) -> str | Response:
             form.actuals.append_entry({"kpi_id": str(kpi.id), "actual": kpi.actual})
     if form.validate_on_submit():
         known = {kpi.id for kpi in pilot.kpis}
-        actuals = {int(row.form.kpi_id.data): row.form.actual.data for row in form.actuals
-                   if str(row.form.kpi_id.data or "").isdigit() and int(row.form.kpi_id.data) in known}
+        actuals = {kpi_id: row.form.actual.data for row in form.actuals
+                   if (kpi_id := number(row.form.kpi_id.data)) in known}
         try:
             pilots.report(item, acting_user(), verdict=form.verdict.data or "", summary=form.summary.data or "",
                           actuals=actuals)
@@ -124,6 +125,5 @@ def pilot_report(match_id: int) -> str | Response:
             flash(_("結果報告を登録しました。事例集に掲載されます。"), "success")
             return _back(item.id)
     kpis = {kpi.id: kpi for kpi in pilot.kpis}
-    rows = [(kpis.get(int(r.form.kpi_id.data)) if str(r.form.kpi_id.data or "").isdigit() else None, r)
-            for r in form.actuals]
+    rows = [(kpis.get(number(r.form.kpi_id.data) or 0), r) for r in form.actuals]
     return render_template("matches/pilot_report.html", match=item, form=form, rows=rows)

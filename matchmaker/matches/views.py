@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from matchmaker.args import number
 from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import ActForm, AdoptForm, CloseForm, UpdateForm
@@ -224,7 +225,7 @@ def open_notification(notification_id: int) -> Response:
 @bp.route("/notifications/read", methods=["POST"])
 @login_required
 def mark_notifications_read() -> Response:
-    ids: Any = request.form.getlist("id", type=int) or None
+    ids: Any = [i for raw in request.form.getlist("id") if (i := number(raw))] or None
     count = notify.mark_read(acting_user(), ids)
     db.session.commit()
     flash(_("%(n)d件を既読にしました。", n=count), "success")

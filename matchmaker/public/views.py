@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from matchmaker import REPO_ROOT
+from matchmaker.args import page_arg, text_arg
 from matchmaker.auth import viewable_or_404
 from matchmaker.public import accessibility as accessibility_results
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
@@ -79,12 +80,9 @@ def _choice(name: str, allowed: Any) -> str | None:
 
 @bp.route("/challenges")
 def challenges() -> str:
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 1
+    page = page_arg()
     params = search.SearchParams(
-        q=(request.args.get("q") or "").strip()[:200],
+        q=text_arg("q"),
         domain=_choice("domain", DOMAINS),
         prefecture=_choice("prefecture", PREFECTURES),
         form=_choice("form", COLLABORATION_FORMS),
