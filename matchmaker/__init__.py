@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from matchmaker.transactions import register as register_transactions
     from models import db
 
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # JSON answers keep Japanese readable (UTF-8)
     db.init_app(app)
     register_transactions(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))

@@ -144,7 +144,9 @@ def _links(header: str) -> dict[str, str]:
 
 def test_one_challenge_is_its_page_and_drafts_are_not_found(client: Any, login_as: Any, demo: Demo) -> None:
     item = demo.published[0]
-    body = get_json(client, f"/challenges/{item.id}").json
+    response = get_json(client, f"/challenges/{item.id}")
+    body = response.json
+    assert item.title.encode() in response.data, "Japanese as UTF-8, not \\u escapes three times its size"
     assert (body["title"], body["problem"], body["budget_max"], body["sdgs"]) == \
         (item.title, item.problem, item.budget_max, [3, 11])
     get_page(client, "public.challenge", challenge_id=item.id)
