@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from matchmaker.fields import MAX_YEN
 from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY, PREFECTURES
 
 MAX_PER_PAGE = 100
@@ -220,9 +221,9 @@ class ChallengeInput(Schema):
                          metadata={"description": "One per line: 指標: 現状値 → 目標値"})
     constraints = fields.String(validate=validate.Length(max=10_000))
     offerings = fields.String(validate=validate.Length(max=10_000))
-    budget_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1),
+    budget_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_YEN),
                                 metadata={"description": "Yen."})
-    budget_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1),
+    budget_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_YEN),
                                 metadata={"description": "Yen."})
     fiscal_year = fields.Integer(allow_none=True, validate=validate.Range(min=2000, max=2100),
                                  metadata={"description": "From last fiscal year to three ahead."})
@@ -247,8 +248,8 @@ class SolutionInput(Schema):
     target_users = fields.String(validate=validate.Length(max=2000))
     track_record = fields.String(validate=validate.Length(max=4000), metadata={"description": "導入実績"})
     evidence = fields.String(validate=validate.Length(max=4000))
-    price_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
-    price_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
+    price_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_YEN))
+    price_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=MAX_YEN))
     lead_time_weeks = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=520))
     regions = _codes(PREFECTURES, "Prefectures served; none: nationwide.")
     maturity = fields.String(validate=validate.OneOf(list(MATURITY)))
