@@ -225,6 +225,7 @@ GET_POLICY: dict[str, Rule] = {
     "auth.two_factor": Rule(none, {"-": "302 404 404 404 404 200 200 302"}),
     "auth.contract_limits": Rule(by_id("municipality", "organisation_id"), {"-": OWNER_SIDE}),
     "auth.fiscal_calendar": Rule(by_id("municipality", "organisation_id"), {"-": OWNER_SIDE}),
+    "auth.handover_page": Rule(by_id("municipality", "organisation_id"), {"-": OWNER_SIDE}),
     # Municipality
     "municipality.dashboard": Rule(none, {"-": MUNICIPAL}),
     "municipality.new_challenge": Rule(none, {"-": MUNICIPAL}),
@@ -291,6 +292,7 @@ GET_POLICY: dict[str, Rule] = {
     "records.record#adoption": Rule(record("adoption", "match"), by_stage(("adopted",), PARTIES, HIDDEN)),
     "records.record#proposal_disclosure": Rule(record("proposal_disclosure", "proposal"), {"-": PARTIES}),
     "records.record#dialogue_disclosure": Rule(record("dialogue_disclosure", "booking"), {"-": PARTIES}),
+    "records.record#dossier": Rule(record("dossier", "match"), {stage: PARTIES for stage in MATCH_STAGES}),
     "records.record#budget_pack": Rule(record("budget_pack", "match"), by_stage(
         ("pilot", "adopted"), PARTIES_MUNICIPAL_SIDE, HIDDEN)),
 }
@@ -388,6 +390,7 @@ POST_POLICY: dict[str, PostRule] = {
     "auth.disable_two_factor": PostRule(none, "-", "302 404 404 404 404 ok ok 302"),
     "auth.contract_limits": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),
     "auth.fiscal_calendar": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),
+    "auth.handover_page": PostRule(by_id("municipality", "organisation_id"), "-", OK_FOR_OWNER_SIDE),
     "matches.mark_notifications_read": PostRule(none, "-", OK_FOR_ALL_SIGNED_IN),
     # The token endpoints: a session cookie signs no one in (tests/test_api_access.py: with tokens)
     "api_v1_token.create_challenge": PostRule(none, "-", API_UNAUTHENTICATED),

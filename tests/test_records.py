@@ -163,7 +163,7 @@ def test_the_match_page_and_the_dashboard_lead_to_every_record(client: Any, logi
     login_as(filed.pair.owner)
     page = get_page(client, "matches.match", match_id=filed.ids["pilot"])
     listed = {span["data-record"] for span in page.select("#records .record-links")}
-    assert listed == set(KINDS)
+    assert listed == set(KINDS) | {"dossier"}  # the handover dossier: tests/test_handover.py
     pdfs = {a["href"] for a in page.select("#records a[href$='.pdf']")}
     assert {url_for("records.record_pdf", kind=k, ident=filed.ids[k], _external=False) for k in KINDS} <= pdfs
     dashboard = get_page(client, "municipality.dashboard")

@@ -74,3 +74,12 @@ class TwoFactorCodeForm(FlaskForm):
     code = StringField(_l("確認コード"), validators=[DataRequired(), Length(max=20)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
                        description=_l("認証アプリに表示される6桁の数字。アプリが使えないときは回復コードを入力できます。"))
+
+
+class HandoverForm(FlaskForm):
+    """人事異動: the leaving staff member and the successor (choices: the municipality's staff)."""
+
+    leaver = SelectField(_l("異動する職員（前任者）"), coerce=int, validators=[DataRequired()])
+    successor = SelectField(_l("後任者"), coerce=int, validators=[DataRequired()])
+    reason = StringField(_l("理由・メモ"), validators=[Optional(), Length(max=500)],
+                         description=_l("例：令和8年4月1日付 人事異動"))

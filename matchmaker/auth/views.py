@@ -158,4 +158,4 @@ def register() -> str | Response:
     return render_template("auth/register.html", form=form)
 
 
-from matchmaker.auth import account, contract_limits, tokens, two_factor  # noqa: F401  (register the settings pages)
+from matchmaker.auth import account, contract_limits, handover, tokens, two_factor  # noqa: F401  (register the settings pages)

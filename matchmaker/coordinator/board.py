@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from matchmaker.args import id_arg
 from matchmaker.coordinator import bp
 from matchmaker.services import board as board_service
-from matchmaker.services import deadlines, exports
+from matchmaker.services import deadlines, exports, handover
 from matchmaker.services.challenges import local_today
 from matchmaker.transactions import writes
 from models import db
@@ -108,6 +108,8 @@ def board() -> str:
         "coordinator/board.html", filters=filters, columns=columns, stalled=stalled, funnel=result,
         chart=funnel_chart(result), percent=percent, budget_warnings=warnings, stalled_after=_stalled_after(),
         municipalities=board_service.municipalities_with_matches(), total=len(items), stage_labels=STAGE_LABELS,
+        stalled_handovers=handover.stalled_since_handover(datetime.now(UTC), municipality_id=filters.municipality_id),
+        handover_days=handover.STALLED_AFTER_HANDOVER_DAYS,
     )
 
 

@@ -86,6 +86,7 @@ def event_title(kind: str, from_stage: str | None, to_stage: str | None) -> str:
         "sounding.booked": _("サウンディングの枠が予約されました"),
         "pilot.budget_request": _("予算要求が登録されました"),
         "pilot.report": _("実証実験の結果報告が登録されました"),
+        "handover": _("人事異動により担当者が引き継がれました"),
     }
     if kind == "stage":
         return _("「%(from)s」から「%(to)s」へ", **{"from": _label(STAGE_LABELS, from_stage),

@@ -19,10 +19,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from matchmaker.auth import viewable_or_404
+from matchmaker.matches.timeline import timeline
 from matchmaker.matches.views import load_match
 from matchmaker.public.presenters import challenge_sections
 from matchmaker.records import bp, pdf
-from matchmaker.services import clarity, disclosure, fiscal, pilots, procurement
+from matchmaker.services import clarity, disclosure, fiscal, handover, pilots, procurement
 from matchmaker.services.budget_pack import budget_pack
 from matchmaker.services.challenges import local_today
 from models import Challenge, Proposal, SoundingBooking
@@ -114,6 +115,15 @@ def _dialogue_disclosure(ident: int) -> Document:
                      "fields": fields, **_disclosure_labels()})
 
 
+def _dossier(ident: int) -> Document:
+    """引継書: history, commitments, open decisions, contacts and documents of one match, for the
+    parties and the coordinators (the match's own loader: 404 for everyone else)."""
+    item = load_match(ident)
+    return Document("records/dossier.html", item.id, url_for("matches.match", match_id=item.id),
+                    {"match": item, "pilot": item.pilot, "items": timeline(item, current_user),
+                     "dossier": handover.dossier(item, current_user)})
+
+
 def _disclosure_labels() -> dict[str, Any]:
     return {"classes": disclosure.CLASSES, "reasons": disclosure.REASONS}
 
@@ -127,6 +137,7 @@ RECORDS: dict[str, RecordKind] = {
     "proposal_disclosure": RecordKind(_l("提案書（開示版）"), _proposal_disclosure),
     "dialogue_disclosure": RecordKind(_l("サウンディング個別対話記録（開示版）"), _dialogue_disclosure),
     "budget_pack": RecordKind(_l("予算要求資料（実証実験）"), _budget_pack),
+    "dossier": RecordKind(_l("引継書（マッチの継続性の記録）"), _dossier),
 }
 
 
