@@ -268,3 +268,16 @@ def test_a_second_load_adds_no_pipeline(demo: dict[str, User], runner: Any, db: 
     before = [db.session.scalar(select(func.count(model.id))) for model in counted]
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     assert [db.session.scalar(select(func.count(model.id))) for model in counted] == before
+
+
+def test_the_demo_shows_a_handover_stalled_since_the_transfer(demo: dict[str, User], db: Any, client: Any,
+                                                               login_as: Any) -> None:
+    from matchmaker.services import handover
+
+    stalled = handover.stalled_since_handover(datetime.now(UTC))
+    assert stalled and all(item.match.challenge.title == pipeline.YOKOHAMA_SEWER for item in stalled)
+    login_as(demo["coordinator"])
+    page = get_page(client, "coordinator.board")
+    assert page.select(f"#stalled-after-handover tr[data-match='{stalled[0].match.id}']")
+    dossier = get_page(client, "records.record", kind="dossier", ident=stalled[0].match.id)
+    assert "中村 恵子" in page_text(dossier.select_one("#dossier-contacts"))  # type: ignore[arg-type]

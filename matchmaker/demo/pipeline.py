@@ -40,7 +40,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from matchmaker.demo.accounts import EMAIL_DOMAIN
 from matchmaker.demo.loader import DemoData
 from matchmaker.i18n import JST, fiscal_year_of
-from matchmaker.services import audit, fiscal, pilots, proposals, qa, sounding
+from matchmaker.services import audit, fiscal, handover, pilots, proposals, qa, sounding
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
@@ -68,6 +68,7 @@ STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("sendai", "仙台市", "municipal", "佐々木 彩", "危機管理局 減災推進課"),
     ("yokohama-hoiku", "横浜市", "municipal", "加藤 拓也", "こども青少年局 保育・教育運営課"),
     ("yokohama-gesuido", "横浜市", "municipal", "吉田 健二", "下水道河川局 管路保全課"),
+    ("yokohama-gesuido-2", "横浜市", "municipal", "中村 恵子", "下水道河川局 管路保全課"),
     ("kyotango", "京丹後市", "municipal", "井上 誠", "医療部 医療政策課"),
     ("kobe", "神戸市", "municipal", "清水 由美", "建築住宅局 住宅政策課 空き家対策担当"),
     ("toyooka", "豊岡市", "municipal", "山口 浩", "環境経済部 環境政策課"),
@@ -812,10 +813,21 @@ def story_toyooka_closed(scene: Scene) -> None:
                             "本格導入は見送ります。計量を簡素化できる方法が見つかれば、旅館組合と改めて検討します。")
 
 
+def story_yokohama_handover(scene: Scene) -> None:
+    """人事異動: 吉田 (the sewer challenge's responsible staff) hands over to 中村; the match that had
+    heard nothing keeps silent after the transfer too, so the board shows it as stalled since then."""
+    sewer = scene.challenge(YOKOHAMA_SEWER)
+    leaver, successor = scene.member("yokohama-gesuido"), scene.member("yokohama-gesuido-2")
+    sewer.author_id = leaver.id
+    with scene.on(-(handover.STALLED_AFTER_HANDOVER_DAYS + 6), 9):
+        handover.hand_over(scene.coordinator, sewer.organisation, leaver, successor, "4月1日付 人事異動（demo）")
+
+
 STORIES = (
     story_interest, story_naha_withdrawal, story_asahikawa_snow, story_kochi, story_yokohama_nursery,
     story_sendai_sounding, story_asahikawa_sounding, story_yokohama_sewer, story_kyotango_pilot,
     story_kitakyushu_pilot, story_fukuoka_adoption, story_kobe_adoption, story_toyooka_closed,
+    story_yokohama_handover,
 )
 
 

@@ -61,16 +61,18 @@ class OpenWork:
 
 
 def open_work(leaver: User) -> OpenWork:
-    """Open challenges (not closed) they are responsible for, open matches on those challenges or
-    opened by them, running pilots whose plan they agreed, soundings whose results are unpublished."""
+    """Open challenges (not closed) they are responsible for, open matches on those challenges,
+    opened by them or in a pilot they agreed, running pilots whose plan they agreed, soundings whose results are unpublished."""
     org = leaver.organisation_id
     challenges = list(db.session.scalars(
         select(Challenge).where(Challenge.organisation_id == org, Challenge.author_id == leaver.id,
                                 Challenge.status != ChallengeStatus.CLOSED.value).order_by(Challenge.id)))
     matches = list(db.session.scalars(
         select(Match).join(Challenge, Match.challenge_id == Challenge.id)
+        .outerjoin(Pilot, Match.pilot_id == Pilot.id)
         .where(Challenge.organisation_id == org, Match.stage.not_in(FINAL_STAGES),
-               or_(Challenge.author_id == leaver.id, Match.created_by_id == leaver.id)).order_by(Match.id)))
+               or_(Challenge.author_id == leaver.id, Match.created_by_id == leaver.id,
+                   Pilot.created_by_id == leaver.id)).order_by(Match.id)))
     pilots = list(db.session.scalars(
         select(Pilot).join(Match, Match.pilot_id == Pilot.id).join(Challenge, Match.challenge_id == Challenge.id)
         .where(Challenge.organisation_id == org, Pilot.created_by_id == leaver.id, Pilot.reported_at.is_(None),
