@@ -24,6 +24,7 @@ from matchmaker.jobs import after_commit
 from matchmaker.locks import named_lock
 from matchmaker.refreshing import refreshing
 from models import Challenge, Organisation, Solution, StoredVector, db
+from models.base import sqlite_writes_ahead
 from models.challenge import TEXT_FIELDS as CHALLENGE_TEXT_FIELDS
 from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
 
@@ -137,11 +138,22 @@ def _embed_entities(entities: Sequence[Entity]) -> int:
             texts = [s.text for s in batch]
             encoded = enc.encode_queries(texts) if role == "query" else enc.encode_documents(texts)
             vectors.update(zip(batch, encoded))
+    # The write transaction reads first (which rows are alive, which vectors exist): on SQLite it
+    # must take the write lock when it begins, or a save committed meanwhile makes it fail with
+    # "database is locked" (measured: 4 of 64 profiles saved in a burst were left unembedded).
+    token = sqlite_writes_ahead.set(True)
+    try:
+        return _write_vectors(stale, vectors, enc.model_id)
+    finally:
+        sqlite_writes_ahead.reset(token)
+
+
+def _write_vectors(stale: Sequence[_Slot], vectors: dict[_Slot, np.ndarray], model_id: str) -> int:
     alive = {
         kind: set(db.session.scalars(select(model.id).where(model.id.in_({s.entity_id for s in stale if s.kind == kind}))))
         for kind, model in (("challenge", Challenge), ("solution", Solution))
     }
-    stored = _stored_for([(s.kind, s.entity_id) for s in stale], enc.model_id)
+    stored = _stored_for([(s.kind, s.entity_id) for s in stale], model_id)
     written = 0
     for slot, vector in vectors.items():
         if slot.entity_id not in alive[slot.kind]:
@@ -149,7 +161,7 @@ def _embed_entities(entities: Sequence[Entity]) -> int:
         key = (slot.kind, slot.entity_id, slot.slot)
         row = stored.get(key)
         if row is None:
-            row = StoredVector(entity_type=slot.kind, entity_id=slot.entity_id, slot=slot.slot, model_id=enc.model_id)
+            row = StoredVector(entity_type=slot.kind, entity_id=slot.entity_id, slot=slot.slot, model_id=model_id)
             db.session.add(row)
             stored[key] = row
         row.text_hash = slot.digest
