@@ -156,3 +156,10 @@ def test_dossier_pdf(client: Any, login_as: Any, desk: Desk) -> None:
     response = client.get(url_for("records.record_pdf", kind="dossier", ident=desk.match.id))
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
+
+
+def test_a_newcomer_finds_the_handover_from_the_dashboard(client: Any, login_as: Any, desk: Desk) -> None:
+    login_as(desk.successor)
+    page = get_page(client, "municipality.dashboard")
+    assert page.select_one("#handover-link")["href"] == url_for(  # type: ignore[index]
+        "auth.handover_page", organisation_id=desk.municipality.id, _external=False)
