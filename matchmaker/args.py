@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Request, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1  # the largest value of a 32-bit INTEGER column (PostgreSQL's integer)
 MAX_PAGE = 100_000
@@ -54,11 +54,13 @@ def within_calendar(day: date) -> bool:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in URLs: no number larger than an id column holds, so such a URL matches nothing."""
+    """``<int:...>`` in URLs: a number larger than an id column holds becomes id 0, which no row has,
+    so every method of the route answers its ordinary 404 (rejecting it in the converter made
+    werkzeug answer 405 to a PATCH, as if only another method's route had matched)."""
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 def _without_nul(value: Any) -> Any:

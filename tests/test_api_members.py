@@ -80,6 +80,14 @@ def test_municipal_staff_create_update_and_submit_a_draft(api: FlaskClient, db: 
     assert [c["id"] for c in listed] == [item.id]
 
 
+def test_a_nul_character_in_a_body_is_dropped_not_a_database_error(api: FlaskClient, db: Any) -> None:
+    """PostgreSQL cannot store NUL in text; the API drops it as the pages' forms do (schemathesis found the 500)."""
+    headers = token_for(factories.make_user("municipal"))
+    created = api.post(f"{API}/challenges", json={"title": "窓口\u0000の混雑", "kpis": "\u0000"}, headers=headers)
+    assert created.status_code == 201, created.json
+    assert db.session.get(Challenge, created.json["id"]).title == "窓口の混雑"
+
+
 def test_field_messages_are_the_forms_in_the_readers_language(api: FlaskClient, db: Any) -> None:
     headers = token_for(factories.make_user("municipal"))
     body = {"title": "", "budget_min": "たくさん", "domains": "frailty", "colour": "blue",

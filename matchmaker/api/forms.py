@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectMultipleField
 
 from matchmaker.api.problems import ApiRefusal
+from matchmaker.args import TextParameters
 from matchmaker.services.errors import FieldError
 
 FormT = TypeVar("FormT", bound=FlaskForm)
@@ -61,7 +62,8 @@ def checked_form(form_class: type[FormT], body: Mapping[str, Any], names: Iterab
         elif not multiple and value is not None and (isinstance(value, bool) or not isinstance(value, Scalar)):
             errors[name] = [_("文字列か数値で送ってください。")]
     values = {**(stored or {}), **{name: value for name, value in body.items() if name not in errors}}
-    data = MultiDict([(name, item) for name in names for item in _as_form_values(values.get(name))])
+    # TextParameters drops NUL characters, as from every page's form (PostgreSQL cannot store them)
+    data = TextParameters([(name, item) for name in names for item in _as_form_values(values.get(name))])
     form = form_class(formdata=data, meta={"csrf": False}, **form_kwargs)
     if not form.validate() or errors:
         for name, messages in form.errors.items():

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from matchmaker.args import id_arg
+from matchmaker.args import id_arg, number
 from matchmaker.auth.forms import HandoverForm
 from matchmaker.auth.views import bp
 from matchmaker.services import handover
@@ -44,7 +44,8 @@ def handover_page(organisation_id: int) -> str | Response:
             flash(_("%(n)d件を%(name)sに引き継ぎました。関係する企業に新しい担当者を通知しました。",
                     n=work.total, name=successor.name if successor else ""), "success")
             return redirect(url_for("auth.handover_page", organisation_id=organisation.id))
-    selected = db.session.get(User, form.leaver.data or 0) if form.leaver.data else None
+    leaver_id = number(form.leaver.data)  # a refused post may carry any number
+    selected = db.session.get(User, leaver_id) if leaver_id else None
     preview = handover.open_work(selected) if selected is not None and selected.organisation_id == organisation.id \
         else None
     return render_template("auth/handover.html", form=form, organisation=organisation, selected=selected,
