@@ -4,6 +4,8 @@ from models.api_token import ApiToken
 from models.audit import AuditEvent
 from models.base import db
 from models.challenge import Challenge, InvalidTransition
+from models.evaluation import EvaluationCriterion as EvaluationCriterion
+from models.evaluation import EvaluationScore as EvaluationScore
 from models.exposure import CompanyExposure as CompanyExposure
 from models.fiscal import FiscalCalendar as FiscalCalendar
 from models.match import InvalidMatchTransition, Match, MatchEvent, MatchStage

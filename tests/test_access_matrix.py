@@ -231,6 +231,9 @@ GET_POLICY: dict[str, Rule] = {
     "municipality.new_challenge": Rule(none, {"-": MUNICIPAL}),
     "municipality.edit_challenge": Rule(challenge, by_status("302 403 403 403 403 403 403 302",
                                                             "302 200 404 403 403 403 403 302")),
+    # 評価シート: only the challenge's own municipal staff; another municipality does not learn it exists
+    "municipality.evaluation_sheet": Rule(challenge, by_status("302 200 404 403 403 403 403 302",
+                                                              "302 200 404 403 403 403 403 302")),
     # Company
     "company.dashboard": Rule(none, {"-": COMPANY}),
     "company.new_solution": Rule(none, {"-": COMPANY}),
@@ -401,6 +404,8 @@ POST_POLICY: dict[str, PostRule] = {
     "municipality.new_challenge": PostRule(none, "-", "302 ok ok 403 403 403 403 302"),
     "municipality.edit_challenge": PostRule(challenge_in("draft"), "-", "302 ok 404 403 403 403 403 302"),
     "municipality.move_challenge": PostRule(challenge_in("draft"), "-", "302 ok 404 403 403 403 403 302"),
+    "municipality.add_criterion": PostRule(challenge_in("published"), "-", "302 ok 404 403 403 403 403 302"),
+    "municipality.score_proposal": PostRule(challenge_in("published"), "-", "302 ok 404 403 403 403 403 302"),
     # Company
     "company.new_solution": PostRule(none, "-", "302 403 403 ok ok 403 403 302"),
     "company.edit_solution": PostRule(solution_in("active"), "-", "302 403 403 ok 403 403 ok 302"),

@@ -10,12 +10,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from matchmaker.fields import MultiCheckboxField, YenField
 from matchmaker.i18n import fiscal_year_of, format_fiscal_year
@@ -100,3 +101,18 @@ class MoveForm(FlaskForm):
 class ReviewCommentForm(FlaskForm):
     comment = TextAreaField(_l("確認コメント"), validators=[Optional(), Length(max=5_000)],
                             description=_l("自治体の担当者に表示されます。どこをどう直すとよいかを具体的に。"))
+
+
+class CriterionForm(FlaskForm):
+    """One weighted criterion of a challenge's evaluation sheet (評価項目と配点)."""
+
+    name = StringField(_l("評価項目"), validators=[DataRequired(message=_l("評価項目を入力してください。")),
+                                                Length(max=120)],
+                       description=_l("例：課題の理解度、実現可能性、費用の妥当性"))
+    weight = IntegerField(_l("重み（配点）"), validators=[DataRequired(message=_l("重みを1〜100で入力してください。")),
+                                                       NumberRange(min=1, max=100,
+                                                                   message=_l("重みを1〜100で入力してください。"))])
+
+
+class ScoreSheetForm(FlaskForm):
+    """CSRF only: the scores arrive as ``score-<criterion id>`` fields for one proposal."""

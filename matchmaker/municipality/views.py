@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from matchmaker.auth import MUNICIPAL_ROLES, require_roles, viewable_or_404
-from matchmaker.municipality.forms import ChallengeForm, MoveForm
+from matchmaker.municipality.forms import ChallengeForm, CriterionForm, MoveForm, ScoreSheetForm
 from matchmaker.services import challenges as challenge_service
-from matchmaker.services import clarity, todo
+from matchmaker.services import clarity, evaluation, todo
 from matchmaker.services.errors import FieldError, put_on_form
-from models import Challenge, User, db
+from models import Challenge, Proposal, User, db
 from models.codes import ChallengeStatus
 
 bp = Blueprint("municipality", __name__)
@@ -172,3 +172,65 @@ def _moved_message(to: str) -> str:
         S.PUBLISHED.value: _("課題を公開しました。"),
         S.CLOSED.value: _("課題の募集を終了しました。"),
     }.get(to) or _("状態を変更しました。")
+
+
+def load_evaluable(challenge_id: int) -> Challenge:
+    """The challenge, or 404 unless the user is staff of its own municipality (評価者)."""
+    item = viewable_or_404(Challenge, challenge_id)
+    if not evaluation.can_evaluate(item, current_user):
+        abort(404)
+    return item
+
+
+@bp.route("/challenges/<int:challenge_id>/evaluation")
+def evaluation_sheet(challenge_id: int) -> str:
+    item = load_evaluable(challenge_id)
+    return render_evaluation(item, CriterionForm())
+
+
+def render_evaluation(item: Challenge, form: CriterionForm) -> str:
+    criteria, rows = evaluation.sheet(item)
+    return render_template("municipality/evaluation.html", challenge=item, form=form, criteria=criteria, rows=rows,
+                           mine=evaluation.my_scores(item, acting_user()), score_form=ScoreSheetForm(),
+                           total_weight=sum(c.weight for c in criteria))
+
+
+@bp.route("/challenges/<int:challenge_id>/evaluation/criteria", methods=["POST"])
+def add_criterion(challenge_id: int) -> str | Response:
+    item = load_evaluable(challenge_id)
+    form = CriterionForm()
+    if form.validate_on_submit():
+        try:
+            evaluation.add_criterion(item, acting_user(), form.name.data or "", int(form.weight.data or 0))
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            flash(_("評価項目を追加しました。"), "success")
+            return redirect(url_for("municipality.evaluation_sheet", challenge_id=item.id))
+    return render_evaluation(item, form)
+
+
+@bp.route("/challenges/<int:challenge_id>/evaluation/scores", methods=["POST"])
+def score_proposal(challenge_id: int) -> Response:
+    item = load_evaluable(challenge_id)
+    back = url_for("municipality.evaluation_sheet", challenge_id=item.id)
+    if not ScoreSheetForm().validate_on_submit():
+        abort(400)
+    proposal = db.session.get(Proposal, request.form.get("proposal_id", type=int) or 0)
+    if proposal is None or proposal.challenge_id != item.id:
+        flash(_("採点する提案が見つかりません。"), "error")
+        return redirect(back)
+    try:
+        for criterion in evaluation.criteria_of(item):
+            value = request.form.get(f"score-{criterion.id}", type=int)
+            if value is not None:
+                evaluation.set_score(proposal, criterion, acting_user(), value)
+    except FieldError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("採点を保存しました。"), "success")
+    return redirect(back)
