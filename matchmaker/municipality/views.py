@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from matchmaker.args import number
 from matchmaker.auth import MUNICIPAL_ROLES, require_roles, viewable_or_404
 from matchmaker.municipality.forms import ChallengeForm, CriterionForm, MoveForm, ScoreSheetForm
 from matchmaker.services import challenges as challenge_service
@@ -218,7 +219,7 @@ def score_proposal(challenge_id: int) -> Response:
     back = url_for("municipality.evaluation_sheet", challenge_id=item.id)
     if not ScoreSheetForm().validate_on_submit():
         abort(400)
-    proposal = db.session.get(Proposal, request.form.get("proposal_id", type=int) or 0)
+    proposal = db.session.get(Proposal, number(request.form.get("proposal_id")) or 0)
     if proposal is None or proposal.challenge_id != item.id:
         flash(_("採点する提案が見つかりません。"), "error")
         return redirect(back)
