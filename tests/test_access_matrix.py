@@ -193,6 +193,7 @@ GET_POLICY: dict[str, Rule] = {
     "public.index": Rule(none, {"-": OPEN}),
     "public.challenges": Rule(none, {"-": OPEN}),
     "public.accessibility": Rule(none, {"-": OPEN}),
+    "public.open_data": Rule(none, {"-": OPEN}),
     "public.challenge": Rule(challenge, by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record_pdf": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
@@ -206,6 +207,10 @@ GET_POLICY: dict[str, Rule] = {
     "api_v1.questions": Rule(challenge, by_status(OPEN, API_HIDDEN)),
     "api_v1.cases": Rule(none, {"-": OPEN}),
     "api_v1.case": Rule(match, by_stage(("adopted",), OPEN, API_HIDDEN)),
+    "api_v1.open_challenges_csv": Rule(none, {"-": OPEN}),
+    "api_v1.open_challenges_json": Rule(none, {"-": OPEN}),
+    "api_v1.open_cases_csv": Rule(none, {"-": OPEN}),
+    "api_v1.open_cases_json": Rule(none, {"-": OPEN}),
     # A session cookie signs no one in to the token endpoints (tests/test_api_access.py: with tokens).
     "api_v1_token.me": Rule(none, {"-": API_UNAUTHENTICATED}),
     "api_v1_token.my_challenges": Rule(none, {"-": API_UNAUTHENTICATED}),

@@ -248,7 +248,9 @@ def test_writes_without_a_token_and_unknown_methods_are_refused_with_a_problem(c
 
 
 PUBLIC_OPERATIONS = ["GET /api/v1/cases", "GET /api/v1/cases/{match_id}", "GET /api/v1/challenges",
-                     "GET /api/v1/challenges/{challenge_id}", "GET /api/v1/challenges/{challenge_id}/questions"]
+                     "GET /api/v1/challenges/{challenge_id}", "GET /api/v1/challenges/{challenge_id}/questions",
+                     "GET /api/v1/open-data/challenges.csv", "GET /api/v1/open-data/challenges.json",
+                     "GET /api/v1/open-data/cases.csv", "GET /api/v1/open-data/cases.json"]
 TOKEN_OPERATIONS = [
     "GET /api/v1/me", "GET /api/v1/me/challenges", "GET /api/v1/me/solutions",
     "POST /api/v1/challenges", "PATCH /api/v1/challenges/{challenge_id}", "POST /api/v1/challenges/{challenge_id}/submit",
@@ -299,6 +301,10 @@ KNOWN: dict[str, Any] = {
     "GET /api/v1/cases": lambda d: [{"query": {}}, {"query": {"domain": "frailty", "per_page": 1}}],
     "GET /api/v1/cases/{match_id}": lambda d: [
         {"path_parameters": {"match_id": m.id}} for m in (d.adopted, d.reported, d.running)],
+    "GET /api/v1/open-data/challenges.csv": lambda d: [{}],
+    "GET /api/v1/open-data/challenges.json": lambda d: [{}],
+    "GET /api/v1/open-data/cases.csv": lambda d: [{}],
+    "GET /api/v1/open-data/cases.json": lambda d: [{}],
     "GET /api/v1/me": lambda d: [{"headers": d.as_("municipal")}, {}],
     "GET /api/v1/me/challenges": lambda d: [{"headers": d.as_("municipal")}, {"headers": d.as_("company")}],
     "GET /api/v1/me/solutions": lambda d: [{"headers": d.as_("company")}, {"headers": d.as_("municipal")}],

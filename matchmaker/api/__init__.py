@@ -39,7 +39,13 @@ def is_api_request() -> bool:
 
 def register(app: Flask) -> None:
     """Bind the API to the app and register its blueprints."""
-    from matchmaker.api import bearer, member_challenges, member_coordination, member_solutions  # noqa: F401  (routes)
+    from matchmaker.api import (  # noqa: F401  (routes)
+        bearer,
+        member_challenges,
+        member_coordination,
+        member_solutions,
+        open_data,
+    )
     from matchmaker.api.member_views import blp as token_blp
     from matchmaker.api.views import Api, blp
     from matchmaker.extensions import csrf

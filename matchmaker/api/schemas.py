@@ -160,6 +160,25 @@ class QuestionList(Schema):
     items = fields.List(fields.Nested(QuestionSchema), required=True)
 
 
+class OpenDataEnvelope(Schema):
+    """A whole open-data file: the licence, whom to credit, and every item."""
+
+    dataset = fields.String(required=True, validate=validate.OneOf(["challenges", "cases"]))
+    license = fields.String(required=True, metadata={"description": "CC BY 4.0"})
+    license_url = fields.Url(required=True)
+    attribution = fields.String(required=True, metadata={"description": "Whom to credit (表示)."})
+    columns_documented_at = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class OpenDataChallenges(OpenDataEnvelope):
+    items = fields.List(fields.Nested(ChallengeSchema), required=True)
+
+
+class OpenDataCases(OpenDataEnvelope):
+    items = fields.List(fields.Nested(CaseSchema), required=True)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 

@@ -136,6 +136,23 @@ def accessibility() -> str:
                            role_labels=ROLE_LABELS)
 
 
+@bp.route("/open-data")
+def open_data() -> str:
+    """The オープンデータ page: the licence and the links to the downloads of matchmaker/api/open_data.py."""
+    from matchmaker.api import open_data as files
+    from matchmaker.services import matches as match_service
+
+    datasets = [
+        {"title": _l("公開中の課題"), "count": len(files.published_challenges()),
+         "csv": url_for("api_v1.open_challenges_csv"), "csv_name": "challenges.csv",
+         "json": url_for("api_v1.open_challenges_json"), "json_name": "challenges.json"},
+        {"title": _l("事例集"), "count": len(match_service.cases()),
+         "csv": url_for("api_v1.open_cases_csv"), "csv_name": "cases.csv",
+         "json": url_for("api_v1.open_cases_json"), "json_name": "cases.json"},
+    ]
+    return render_template("public/open_data.html", datasets=datasets, license_url=files.LICENSE_URL)
+
+
 @bp.route("/language", methods=["POST"])
 def set_language() -> Response:
     locale = request.form.get("locale", "")
