@@ -300,6 +300,12 @@ GET_POLICY: dict[str, Rule] = {
     "records.record#adoption": Rule(record("adoption", "match"), by_stage(("adopted",), PARTIES, HIDDEN)),
     "records.record#proposal_disclosure": Rule(record("proposal_disclosure", "proposal"), {"-": PARTIES}),
     "records.record#dialogue_disclosure": Rule(record("dialogue_disclosure", "booking"), {"-": PARTIES}),
+    "records.record#challenge_disclosure": Rule(record("challenge_disclosure", "challenge"),
+                                                by_status(LOGGED_IN, PRIVATE_CHALLENGE)),
+    "records.record#pilot_disclosure": Rule(record("pilot_disclosure", "match"),
+                                            by_stage(("pilot", "adopted"), PARTIES, HIDDEN)),
+    # All questions of a challenge with their askers withheld: a record of the municipal side
+    "records.record#qa_disclosure": Rule(record("qa_disclosure", "challenge"), by_status(OWNER_SIDE, PRIVATE_CHALLENGE)),
     "records.record#dossier": Rule(record("dossier", "match"), {stage: PARTIES for stage in MATCH_STAGES}),
     "records.record#budget_pack": Rule(record("budget_pack", "match"), by_stage(
         ("pilot", "adopted"), PARTIES_MUNICIPAL_SIDE, HIDDEN)),

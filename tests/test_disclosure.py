@@ -3,12 +3,16 @@ for every role that may open the record; those who may not see the record get th
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
 import pytest
+from flask import url_for
 
+from matchmaker.records import pdf
 from matchmaker.services import disclosure
-from models import DialogueNote
+from models import DialogueNote, PilotUpdate
 from models import db as models_db
 from tests import pipeline_factories as pf
 from tests.pages import get_page
@@ -52,12 +56,17 @@ def _proposal_with_secret() -> tuple[pf.Pair, Any]:
     return pair, proposal
 
 
+def open_as(client: Any, login_as: Any, pair: pf.Pair, who: str, kind: str, ident: int) -> tuple[Any, str]:
+    """The disclosure version as ``who`` (owner, company or another role) sees it: the page and its HTML."""
+    login_as({"owner": pair.owner, "company": pair.company_user}.get(who, who))
+    page = get_page(client, "records.record", kind=kind, ident=ident)
+    return page, str(page)
+
+
 @pytest.mark.parametrize("who", ["owner", "company", "coordinator"])
 def test_proposal_disclosure_version_per_role(db: Any, client: Any, login_as: Any, who: str) -> None:
     pair, proposal = _proposal_with_secret()
-    login_as({"owner": pair.owner, "company": pair.company_user}.get(who, who))
-    page = get_page(client, "records.record", kind="proposal_disclosure", ident=proposal.id)
-    html = str(page)
+    page, html = open_as(client, login_as, pair, who, "proposal_disclosure", proposal.id)
     assert SECRET not in html and "3,456,000" not in html and "345.6万" not in html
     assert "通いの場にタブレットを置きます。" in html and "操作研修を行います。" in html
     reasons = [span["data-reason"] for span in page.select(".redacted")]
@@ -90,3 +99,81 @@ def test_dialogue_disclosure_version(db: Any, client: Any, login_as: Any) -> Non
     page = get_page(client, "records.record", kind="dialogue_disclosure", ident=booking.id)
     assert "来年度の予算化は未定" not in str(page) and "と伝えた。" in str(page)
     assert [s["data-reason"] for s in page.select(".redacted")] == ["deliberative"]
+
+
+# --- the other records: challenges, pilot plans and reports, Q&A ------------------------------------
+
+REVIEW = "予算課と調整中のため公開は4月以降に"
+BUDGET_NOTE = "財政課ヒアリングで減額の可能性あり"
+
+
+def _pilot_with_secrets() -> tuple[pf.Pair, Any]:
+    pair = pf.make_pair()
+    pilot = pf.make_pilot(reported=True, created_by_id=pair.owner.id,
+                          cost_sharing=f"端末は市が用意する。〔非公開:法人等情報〕{SECRET}〔/非公開〕",
+                          budget_request_recorded_on=date(2026, 10, 1), budget_request_amount=4_800_000,
+                          budget_request_note=BUDGET_NOTE)
+    match = pf.make_match(pair.challenge, pair.solution, stage="pilot", pilot=pilot)
+    models_db.session.add(PilotUpdate(pilot=pilot, author=pair.company_user,
+                                      body="3か所で開始。〔非公開:個人情報〕参加者の山田花子さん〔/非公開〕が最初に登録。"))
+    models_db.session.commit()
+    return pair, match
+
+
+@pytest.mark.parametrize("who", ["owner", "company", "coordinator"])
+def test_pilot_disclosure_version_per_role(db: Any, client: Any, login_as: Any, who: str) -> None:
+    pair, match = _pilot_with_secrets()
+    page, html = open_as(client, login_as, pair, who, "pilot_disclosure", match.id)
+    for hidden in (SECRET, BUDGET_NOTE, "山田花子", pair.owner.name, "480万", "4,800,000"):
+        assert hidden not in html, hidden
+    assert "市内の通いの場3か所で参加記録アプリを試行する。" in html and "参加率が目標を上回った。" in html
+    assert "通いの場の参加率（%）：8 → 12 ／ 12.5" in html  # KPIs are public, actuals included
+    assert [s["data-reason"] for s in page.select(".redacted")] == [
+        "corporate", "personal", "deliberative", "personal"]  # cost passage, update passage, budget, author
+    assert get_page(client, "records.record", kind="pilot", ident=match.id) is not None
+
+
+def test_challenge_disclosure_withholds_review_comment_and_author(db: Any, client: Any, login_as: Any) -> None:
+    pair = pf.make_pair(review_comment=REVIEW)
+    models_db.session.commit()
+    login_as(pair.company_user)  # a published challenge's disclosure version shows what was published
+    page = get_page(client, "records.record", kind="challenge_disclosure", ident=pair.challenge.id)
+    html = str(page)
+    assert REVIEW not in html and pair.owner.name not in html
+    assert pair.challenge.problem in html
+    classes = {s.h2.contents[0].strip(): s["data-disclosure"] for s in page.select(".disclosed-field")}
+    assert classes["課題"] == "public" and classes["コーディネーターの確認コメント"] == "withheld"
+    assert [s["data-reason"] for s in page.select(".redacted")] == ["personal", "deliberative"]
+    assert page.select_one("#inquiries-link") is None  # a challenge holds no company's information
+
+
+def test_qa_disclosure_is_the_municipal_sides_and_hides_askers(db: Any, client: Any, login_as: Any) -> None:
+    pair = pf.make_pair()
+    pf.make_question(pair.challenge, pair.company_user, answered=True,
+                     body="〔非公開:法人等情報〕当社のAI画像判定を使う前提で〔/非公開〕、写真データは提供されますか。")
+    pf.make_question(pair.challenge, pair.company_user)
+    models_db.session.commit()
+    login_as(pair.owner)
+    page = get_page(client, "records.record", kind="qa_disclosure", ident=pair.challenge.id)
+    html = str(page)
+    for hidden in ("当社のAI画像判定", pair.company.name, pair.company_user.name):
+        assert hidden not in html, hidden
+    assert "写真データは提供されますか。" in html and "CSV形式で、氏名を除いた匿名化データを提供します。" in html
+    assert "（未回答）" in html
+    assert [s["data-reason"] for s in page.select(".redacted")] == [
+        "corporate", "personal", "corporate", "corporate", "personal"]
+    login_as(pair.company_user)  # the asker is refused: the record is the municipality's
+    get_page(client, "records.record", expected_status=403, kind="qa_disclosure", ident=pair.challenge.id)
+
+
+@pytest.mark.skipif(pdf.unavailable_reason() is not None, reason="WeasyPrint cannot load pango")
+def test_disclosure_pdf_leaves_the_withheld_text_out(db: Any, client: Any, login_as: Any) -> None:
+    from pypdf import PdfReader
+
+    pair, match = _pilot_with_secrets()
+    login_as(pair.owner)
+    response = client.get(url_for("records.record_pdf", kind="pilot_disclosure", ident=match.id))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages)
+    assert "開示版" in text and "審議・検討情報" in text and "参加率が目標を上回った" in text
+    assert BUDGET_NOTE not in text and "山田花子" not in text

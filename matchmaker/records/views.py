@@ -8,7 +8,7 @@ to load it and which template prints it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,22 +22,13 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches.timeline import timeline
 from matchmaker.matches.views import load_match
 from matchmaker.public.presenters import challenge_sections
-from matchmaker.records import bp, pdf
-from matchmaker.services import clarity, disclosure, fiscal, handover, pilots, procurement
+from matchmaker.records import bp, disclosures, pdf
+from matchmaker.records.documents import Document
+from matchmaker.services import clarity, fiscal, handover, pilots, procurement
 from matchmaker.services.budget_pack import budget_pack
 from matchmaker.services.challenges import local_today
 from models import Challenge, Proposal, SoundingBooking
 from models.match import MatchStage
-
-
-@dataclass(frozen=True)
-class Document:
-    """One record ready to print: its template, what the template reads, where it came from."""
-
-    template: str
-    number: int
-    back_url: str
-    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,29 +83,6 @@ def _budget_pack(ident: int) -> Document:
                      "milestone_labels": fiscal.MILESTONE_LABELS, "route_options": procurement.ROUTE_OPTIONS})
 
 
-def _proposal_disclosure(ident: int) -> Document:
-    item = viewable_or_404(Proposal, ident)
-    fields = [disclosure.disclose("proposal", name, label, getattr(item, name)) for name, label in (
-        ("approach", _l("提案内容・アプローチ")), ("schedule", _l("スケジュール")),
-        ("needs_from_municipality", _l("自治体に求める協力")), ("cost_estimate", _l("概算費用")),
-        ("decision_reason", _l("判断の理由")))]
-    return Document("records/disclosure.html", item.id, url_for("matches.proposal", proposal_id=item.id),
-                    {"heading": item.title, "record_facts": [(_l("提案先の課題"), item.challenge.title),
-                                                      (_l("自治体"), item.challenge.organisation.name),
-                                                      (_l("提案者"), item.organisation.name)],
-                     "fields": fields, **_disclosure_labels()})
-
-
-def _dialogue_disclosure(ident: int) -> Document:
-    item = viewable_or_404(SoundingBooking, ident)
-    fields = [disclosure.disclose("dialogue", "note", _l("対話の記録"), note.body) for note in item.notes]
-    return Document("records/disclosure.html", item.id, url_for("matches.booking", booking_id=item.id),
-                    {"heading": item.sounding.title, "record_facts": [(_l("課題"), item.sounding.challenge.title),
-                                                              (_l("自治体"), item.sounding.challenge.organisation.name),
-                                                              (_l("対話した事業者"), item.organisation.name)],
-                     "fields": fields, **_disclosure_labels()})
-
-
 def _dossier(ident: int) -> Document:
     """引継書: history, commitments, open decisions, contacts and documents of one match, for the
     parties and the coordinators (the match's own loader: 404 for everyone else)."""
@@ -124,18 +92,17 @@ def _dossier(ident: int) -> Document:
                      "dossier": handover.dossier(item, current_user)})
 
 
-def _disclosure_labels() -> dict[str, Any]:
-    return {"classes": disclosure.CLASSES, "reasons": disclosure.REASONS}
-
-
 RECORDS: dict[str, RecordKind] = {
     "challenge": RecordKind(_l("課題記録"), _challenge, needs_login=False),
     "proposal": RecordKind(_l("提案書"), _proposal),
     "dialogue": RecordKind(_l("サウンディング個別対話記録"), _dialogue),
     "pilot": RecordKind(_l("実証実験 計画・結果報告書"), _pilot),
     "adoption": RecordKind(_l("導入記録"), _adoption),
-    "proposal_disclosure": RecordKind(_l("提案書（開示版）"), _proposal_disclosure),
-    "dialogue_disclosure": RecordKind(_l("サウンディング個別対話記録（開示版）"), _dialogue_disclosure),
+    "proposal_disclosure": RecordKind(_l("提案書（開示版）"), disclosures.proposal),
+    "dialogue_disclosure": RecordKind(_l("サウンディング個別対話記録（開示版）"), disclosures.dialogue),
+    "challenge_disclosure": RecordKind(_l("課題記録（開示版）"), disclosures.challenge),
+    "pilot_disclosure": RecordKind(_l("実証実験 計画・結果報告書（開示版）"), disclosures.pilot),
+    "qa_disclosure": RecordKind(_l("質疑応答記録（開示版）"), disclosures.questions),
     "budget_pack": RecordKind(_l("予算要求資料（実証実験）"), _budget_pack),
     "dossier": RecordKind(_l("引継書（マッチの継続性の記録）"), _dossier),
 }

@@ -48,9 +48,29 @@ class FieldRule:
     reason: str | None = None  # for partial (the usual reason of marked passages) and withheld
 
 
-# Sensible defaults: what a company wrote about its own business is 法人等情報; staff's deliberation
-# before a decision is 審議・検討情報; the amount offered is withheld until a contract is made.
+# Sensible defaults, as a 情報公開担当 would set them: what a municipality published is 公開; what a
+# company wrote about its own business is 法人等情報; staff's deliberation before a decision (a review
+# comment, a budget request not yet passed) is 審議・検討情報; names of staff and citizens are 個人情報;
+# the amount a company offered is withheld until a contract is made. Any field not listed here is
+# 部分公開 with "理由未記載": nothing is released whole unless someone decided so.
 FIELD_DEFAULTS: dict[tuple[str, str], FieldRule] = {
+    **{("challenge", name): FieldRule("public") for name in (
+        "title", "background", "problem", "causes", "affected", "target_state", "kpis", "constraints",
+        "offerings", "contact_department", "budget")},
+    ("challenge", "review_comment"): FieldRule("withheld", "deliberative"),
+    ("challenge", "author"): FieldRule("withheld", "personal"),
+    ("pilot", "summary"): FieldRule("public"),
+    ("pilot", "kpis"): FieldRule("public"),
+    ("pilot", "responsibilities"): FieldRule("public"),
+    ("pilot", "cost_sharing"): FieldRule("partial", "corporate"),
+    ("pilot", "update"): FieldRule("partial", "corporate"),
+    ("pilot", "budget_request"): FieldRule("withheld", "deliberative"),
+    ("pilot", "report_summary"): FieldRule("partial", "corporate"),
+    ("pilot", "author"): FieldRule("withheld", "personal"),
+    ("qa", "question"): FieldRule("partial", "corporate"),
+    ("qa", "asker_organisation"): FieldRule("withheld", "corporate"),
+    ("qa", "asker"): FieldRule("withheld", "personal"),
+    ("qa", "answer"): FieldRule("public"),
     ("proposal", "approach"): FieldRule("partial", "corporate"),
     ("proposal", "schedule"): FieldRule("public"),
     ("proposal", "needs_from_municipality"): FieldRule("public"),
