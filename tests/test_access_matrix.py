@@ -207,6 +207,8 @@ GET_POLICY: dict[str, Rule] = {
     "api_v1.questions": Rule(challenge, by_status(OPEN, API_HIDDEN)),
     "api_v1.cases": Rule(none, {"-": OPEN}),
     "api_v1.case": Rule(match, by_stage(("adopted",), OPEN, API_HIDDEN)),
+    "api_v1.soundings": Rule(challenge, by_status(OPEN, API_HIDDEN)),
+    "api_v1.funnel": Rule(none, {"-": OPEN}),
     "api_v1.open_challenges_csv": Rule(none, {"-": OPEN}),
     "api_v1.open_challenges_json": Rule(none, {"-": OPEN}),
     "api_v1.open_cases_csv": Rule(none, {"-": OPEN}),

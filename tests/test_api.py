@@ -4,7 +4,7 @@ and every response checked against the app's own OpenAPI document (schemathesis)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +60,9 @@ def demo(db: Any) -> Demo:
     company_user = factories.make_user("company")
     pf.make_question(published[0], company_user, answered=True, body="データの形式は何ですか。")
     pf.make_question(published[0], company_user, answered=False, body="まだ答えのない質問です。")
+    pf.make_sounding(published[0], title="公表済みのサウンディング", results_summary="6社と対話し、事業化の見込みを確認した。",
+                     results_published_at=datetime.now(UTC))
+    pf.make_sounding(published[0], title="結果を公表していないサウンディング")
     solution = factories.make_solution(company_user.organisation)
     adopted = pf.make_match(published[1], solution, stage="adopted")
     reported = pf.make_match(published[2], solution, stage="pilot", pilot=pf.make_pilot(reported=True))
@@ -250,7 +253,8 @@ def test_writes_without_a_token_and_unknown_methods_are_refused_with_a_problem(c
 PUBLIC_OPERATIONS = ["GET /api/v1/cases", "GET /api/v1/cases/{match_id}", "GET /api/v1/challenges",
                      "GET /api/v1/challenges/{challenge_id}", "GET /api/v1/challenges/{challenge_id}/questions",
                      "GET /api/v1/open-data/challenges.csv", "GET /api/v1/open-data/challenges.json",
-                     "GET /api/v1/open-data/cases.csv", "GET /api/v1/open-data/cases.json"]
+                     "GET /api/v1/open-data/cases.csv", "GET /api/v1/open-data/cases.json",
+                     "GET /api/v1/challenges/{challenge_id}/soundings", "GET /api/v1/funnel"]
 TOKEN_OPERATIONS = [
     "GET /api/v1/me", "GET /api/v1/me/challenges", "GET /api/v1/me/solutions",
     "POST /api/v1/challenges", "PATCH /api/v1/challenges/{challenge_id}", "POST /api/v1/challenges/{challenge_id}/submit",
@@ -301,6 +305,9 @@ KNOWN: dict[str, Any] = {
     "GET /api/v1/cases": lambda d: [{"query": {}}, {"query": {"domain": "frailty", "per_page": 1}}],
     "GET /api/v1/cases/{match_id}": lambda d: [
         {"path_parameters": {"match_id": m.id}} for m in (d.adopted, d.reported, d.running)],
+    "GET /api/v1/challenges/{challenge_id}/soundings": lambda d: [
+        {"path_parameters": {"challenge_id": c.id}} for c in (d.published[0], d.published[1], d.draft)],
+    "GET /api/v1/funnel": lambda d: [{}],
     "GET /api/v1/open-data/challenges.csv": lambda d: [{}],
     "GET /api/v1/open-data/challenges.json": lambda d: [{}],
     "GET /api/v1/open-data/cases.csv": lambda d: [{}],

@@ -19,6 +19,7 @@ from matchmaker.api.schemas import (
     BoardSchema,
     MatchSchema,
 )
+from matchmaker.api.views import funnel_data
 from matchmaker.auth import (
     COORDINATION_ROLES,
     viewable_or_404,
@@ -62,9 +63,7 @@ def board(args: dict[str, Any]) -> Any:
     return {
         "items": [{"match": match_record(i.match, user), "last_activity": i.last_activity, "idle_days": i.idle_days,
                    "stalled": i.stalled} for i in items],
-        "funnel": {"stages": [{"stage": s.stage, "current": s.current, "reached": s.reached,
-                               "conversion": s.conversion, "median_days": s.median_days} for s in funnel.stages],
-                   "total": funnel.total, "closed": funnel.closed, "pilot_adoption_rate": funnel.pilot_adoption_rate},
+        "funnel": funnel_data(funnel),
     }
 
 

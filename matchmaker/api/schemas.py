@@ -88,6 +88,20 @@ class QuestionSchema(Schema):
     answered_at = fields.DateTime(required=True)
 
 
+class SoundingSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    starts_on = fields.Date(required=True, metadata={"description": "First day of the dialogue period."})
+    ends_on = fields.Date(required=True)
+    participants = fields.Integer(required=True, metadata={"description": "Companies that booked a dialogue."})
+    summary = fields.String(required=True, metadata={"description": "The published 実施結果概要."})
+    published_at = fields.DateTime(required=True)
+
+
+class SoundingList(Schema):
+    items = fields.List(fields.Nested(SoundingSummarySchema), required=True)
+
+
 class CaseChallengeSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)

@@ -25,13 +25,16 @@ from matchmaker.api.schemas import (
     ChallengePage,
     ChallengeQuery,
     ChallengeSchema,
+    FunnelSchema,
     ProblemSchema,
     QuestionList,
+    SoundingList,
     page_meta,
 )
+from matchmaker.services import board as board_service
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import matches as match_service
-from matchmaker.services import qa, search
+from matchmaker.services import qa, search, sounding
 from models import Challenge, Match, db
 from models.codes import PREFECTURES
 
@@ -52,7 +55,8 @@ class Api(SmorestApi):
         pass
 
 
-blp = Blueprint("api_v1", __name__, description="Open data: published challenges, their Q&A and the case library.")
+blp = Blueprint("api_v1", __name__, description="Open data: published challenges, their Q&A and sounding results, "
+                                                "the case library, the pipeline's figures, whole files (CSV, JSON).")
 
 NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM_JSON, "description": "Not published or no such id."}
 INVALID = {"schema": ProblemSchema, "content_type": PROBLEM_JSON, "description": "A filter or page out of range."}
@@ -152,6 +156,37 @@ def challenge(challenge_id: int) -> Any:
 def questions(challenge_id: int) -> Any:
     """The answered questions of a published challenge, without who asked (the page's Q&A panel)."""
     return {"items": qa.public_questions(_published_challenge(challenge_id))}
+
+
+@blp.route("/challenges/<int:challenge_id>/soundings")
+@blp.response(200, SoundingList)
+@blp.alt_response(404, **NOT_FOUND)
+def soundings(challenge_id: int) -> Any:
+    """The published results summaries (実施結果概要) of a published challenge's soundings, as the
+    challenge page shows them: title, period, number of participating companies (not which), summary."""
+    return {"items": [{"id": s.id, "title": s.title, "starts_on": s.starts_on, "ends_on": s.ends_on,
+                       "participants": len(s.bookings), "summary": s.results_summary,
+                       "published_at": s.results_published_at}
+                      for s in sounding.published_results(_published_challenge(challenge_id))]}
+
+
+# --- the pipeline's figures -----------------------------------------------------------------
+
+
+def funnel_data(funnel: board_service.Funnel) -> dict[str, Any]:
+    """The funnel as the API says it (the coordinators' board and the public figures alike)."""
+    return {"stages": [{"stage": s.stage, "current": s.current, "reached": s.reached, "conversion": s.conversion,
+                        "median_days": s.median_days} for s in funnel.stages],
+            "total": funnel.total, "closed": funnel.closed, "pilot_adoption_rate": funnel.pilot_adoption_rate}
+
+
+@blp.route("/funnel")
+@blp.response(200, FunnelSchema)
+def funnel() -> Any:
+    """How many matches are at each stage of the workflow and how many got that far, conversion
+    between stages, median days per stage, and the pilot → adoption rate, over the whole site.
+    Counts only: no challenge, municipality or company is named (the board's funnel without its items)."""
+    return funnel_data(board_service.funnel_for(board_service.BoardFilters()))
 
 
 # --- the case library -----------------------------------------------------------------------
