@@ -8,6 +8,12 @@ transaction commits, so a job never sees uncommitted or rolled-back rows. Three 
   outlive the web process that queued them.
 - ``eager``: run at once, inline (tests, scripts).
 
+Work that is cheaper in bulk (re-embedding) is queued as an item of a batch job
+(``after_commit_batch``): items queued before a runner takes them up are handed to one call of the
+job's function. The ``thread`` runner keeps one growing batch per function until its thread is
+free; an ``rq`` worker that starts a batch job first claims the same function's jobs still waiting
+in Redis (``LREM`` decides which worker owns each, so none runs twice), up to ``MAX_BATCH`` items.
+
 No job is the only record of the work it does. Vectors are keyed by the hash of their text, so a
 job lost with a dead process is found again by the sweep every process and worker runs at start
 (`matchmaker.services.vectors.sync_all_vectors`); pending mail stays pending in the outbox.
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 Job = tuple[str, Callable[..., Any], tuple[Any, ...]]
 MODES = ("thread", "eager", "rq")
 QUEUE_NAME = "matchmaker"
+MAX_BATCH = 256  # items per batch call: bounds its memory and the wait of the last item
 
 
 class JobRunner:
@@ -43,6 +50,7 @@ class JobRunner:
         self.mode = mode
         self._executor: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[Any]] = {}
+        self._batches: dict[str, tuple[Callable[..., Any], dict[Any, None]]] = {}
         self._lock = threading.Lock()
         self._queue: Any = None
 
@@ -52,7 +60,7 @@ class JobRunner:
             self._run(fn, args)
             return None
         if self.mode == "rq":
-            self._enqueue(key, fn, args)
+            self._enqueue(key, run_job, (job_path(fn), *args))
             return None
         with self._lock:
             waiting = self._pending.get(key)
@@ -64,6 +72,51 @@ class JobRunner:
             self._pending[key] = future
             return future
 
+    def submit_batch(self, fn: Callable[[list[Any]], Any], items: list[Any]) -> Future[Any] | None:
+        """Run ``fn(items)``, together with the items of other waiting batches of ``fn``.
+
+        Items are hashable and each is handed over once per batch (duplicates are dropped).
+        """
+        items = list(dict.fromkeys(items))
+        if not items:
+            return None
+        path = job_path(fn)
+        if self.mode == "eager":
+            for start in range(0, len(items), MAX_BATCH):
+                self._run(fn, (items[start:start + MAX_BATCH],))
+            return None
+        if self.mode == "rq":
+            for start in range(0, len(items), MAX_BATCH):
+                self._enqueue(f"batch:{path}", run_batch_job, (path, items[start:start + MAX_BATCH]))
+            return None
+        key = f"batch:{path}"
+        with self._lock:
+            # Add first, then look at the waiting drain: it takes the items under this lock, so
+            # a drain that starts meanwhile still sees them.
+            self._batches.setdefault(path, (fn, {}))[1].update(dict.fromkeys(items))
+            waiting = self._pending.get(key)
+            if waiting is not None and not waiting.running() and not waiting.done():
+                return waiting
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
+            future = self._executor.submit(self._drain, path)
+            self._pending[key] = future
+            return future
+
+    def _drain(self, path: str) -> None:
+        while True:
+            with self._lock:
+                fn, waiting = self._batches.pop(path, (None, {}))
+            if fn is None or not waiting:
+                return
+            items = list(waiting)
+            if len(items) > MAX_BATCH:
+                with self._lock:  # the rest goes back in front of what arrives meanwhile
+                    later = self._batches.get(path, (fn, {}))[1]
+                    self._batches[path] = (fn, dict.fromkeys([*items[MAX_BATCH:], *later]))
+                items = items[:MAX_BATCH]
+            self._run(fn, (items,))
+
     def queue(self) -> Any:
         """The RQ queue (``rq`` mode)."""
         if self._queue is None:
@@ -73,9 +126,9 @@ class JobRunner:
             self._queue = Queue(QUEUE_NAME, connection=Redis.from_url(self.app.config["REDIS_URL"]))
         return self._queue
 
-    def _enqueue(self, key: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _enqueue(self, key: str, entry: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
-            self.queue().enqueue_call(run_job, args=(job_path(fn), *args), description=key,
+            self.queue().enqueue_call(entry, args=args, description=key,
                                       result_ttl=300, failure_ttl=7 * 24 * 3600)
         except Exception:  # Redis unreachable: the work is found again by the next sweep
             log.exception("could not queue %s; the next sweep will redo it", key)
@@ -134,6 +187,53 @@ def run_job(path: str, *args: Any) -> None:
             db.session.remove()
 
 
+def run_batch_job(path: str, items: list[Any]) -> None:
+    """What an RQ worker executes for a batch job: ``fn(items + the items it claims)``."""
+    global _worker_app
+    if _worker_app is None:
+        from matchmaker import create_app
+
+        _worker_app = create_app()
+    fn = _resolve(path)
+    runner: JobRunner = _worker_app.extensions["jobs"]
+    batch = list(dict.fromkeys([*items, *claim_waiting(runner.queue(), path, MAX_BATCH - len(items))]))
+    with _worker_app.app_context():
+        from models import db
+
+        try:
+            fn(batch)
+        finally:
+            db.session.remove()
+
+
+def claim_waiting(queue: Any, path: str, limit: int) -> list[Any]:
+    """Take the items of ``path``'s batch jobs still waiting in ``queue``, up to ``limit`` items.
+
+    A job is claimed by removing it from the queue: Redis ``LREM`` removes it for one caller only,
+    so a job is run by exactly one worker. A claimed job is deleted; if this worker dies before it
+    writes, the start-up sweep finds the work again.
+    """
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+
+    claimed: list[Any] = []
+    for job_id in queue.get_job_ids(0, 4 * MAX_BATCH):
+        if len(claimed) >= limit:
+            break
+        try:
+            job = RQJob.fetch(job_id, connection=queue.connection)
+        except NoSuchJobError:
+            continue
+        if job.func_name != f"{__name__}.run_batch_job" or len(job.args) != 2 or job.args[0] != path:
+            continue
+        if job.args[1] and len(claimed) + len(job.args[1]) > limit:
+            break
+        if queue.remove(job_id):
+            claimed.extend(job.args[1])
+            job.delete(remove_from_queue=False)
+    return claimed
+
+
 def run_worker(app: Flask, *, burst: bool = False) -> None:
     """Serve the Redis queue in this process (``flask worker``): sweep first, then work jobs.
 
@@ -161,14 +261,24 @@ def after_commit(session: Session | scoped_session[Any], key: str, fn: Callable[
     session.info.setdefault("jobs_after_commit", {})[key] = (key, fn, args)
 
 
+def after_commit_batch(session: Session | scoped_session[Any], fn: Callable[[list[Any]], Any], item: Any) -> None:
+    """Queue ``item`` for the batch job ``fn(items)`` once ``session`` commits; dropped on rollback."""
+    batches = session.info.setdefault("batches_after_commit", {})
+    batches.setdefault(job_path(fn), (fn, {}))[1][item] = None
+
+
 @event.listens_for(Session, "after_commit")
 def _dispatch(session: Session) -> None:
     jobs: dict[str, Job] = session.info.pop("jobs_after_commit", {})
-    if not jobs:
+    batches: dict[str, tuple[Callable[[list[Any]], Any], dict[Any, None]]] = session.info.pop(
+        "batches_after_commit", {})
+    if not jobs and not batches:
         return
     runner: JobRunner = current_app.extensions["jobs"]
     for key, fn, args in jobs.values():
         runner.submit(key, fn, *args)
+    for fn, items in batches.values():
+        runner.submit_batch(fn, list(items))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -176,3 +286,4 @@ def _discard(session: Session, previous_transaction: SessionTransaction) -> None
     """A rolled-back transaction drops its queued jobs; a rolled-back SAVEPOINT does not."""
     if previous_transaction.parent is None:
         session.info.pop("jobs_after_commit", None)
+        session.info.pop("batches_after_commit", None)

@@ -128,3 +128,16 @@ def login_as(client: FlaskClient) -> Any:
         return user
 
     return login
+
+
+@pytest.fixture()
+def redis_url() -> Any:
+    """The Redis database of TEST_REDIS_URL, emptied before and after (skips the test when unset)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    from redis import Redis
+
+    Redis.from_url(url).flushdb()
+    yield url
+    Redis.from_url(url).flushdb()

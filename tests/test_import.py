@@ -292,7 +292,7 @@ def test_imported_rows_are_scheduled_for_embedding_after_commit(app, db):
 
     report = importer.import_rows("challenges", rows)
 
-    queued = db.session.info.get("jobs_after_commit", {})
-    assert list(queued) == [f"embed:challenge:{report.created[0].id}"]
+    queued = db.session.info.get("batches_after_commit", {})
+    assert [list(items) for _, items in queued.values()] == [[("challenge", report.created[0].id)]]
     assert report.created[0].organisation_id == org.id
     db.session.rollback()

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from matchmaker import create_app
@@ -149,6 +148,7 @@ def test_a_job_lost_with_its_process_is_done_when_the_site_next_starts(app, tmp_
         from models import Organisation, db
         from tests import factories
         JobRunner.submit = lambda self, *a: os.kill(os.getpid(), signal.SIGKILL)
+        JobRunner.submit_batch = JobRunner.submit
         app = create_app()
         with app.app_context():
             challenge = factories.make_challenge(db.session.get(Organisation, {org.id}))
@@ -177,18 +177,6 @@ def test_a_job_lost_with_its_process_is_done_when_the_site_next_starts(app, tmp_
             db.engine.dispose()
     db.session.rollback()
     assert db.session.scalar(vectors) == 2  # its query and document slots
-
-
-@pytest.fixture()
-def redis_url() -> Any:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set")
-    from redis import Redis
-
-    Redis.from_url(url).flushdb()
-    yield url
-    Redis.from_url(url).flushdb()
 
 
 def test_with_redis_a_saved_challenge_is_embedded_by_the_worker(app, tmp_path, redis_url) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from embeddings import Encoder, load_encoder, text_hash
 from embeddings.recommender import MatchDocument, RankerConfig, TwoSidedRecommender, embedding_texts
-from matchmaker.jobs import after_commit
+from matchmaker.jobs import after_commit_batch
 from matchmaker.locks import named_lock
 from matchmaker.refreshing import refreshing
 from models import Challenge, Organisation, Solution, StoredVector, db
@@ -72,17 +72,28 @@ def encoder() -> Encoder:
 
 
 def schedule_reembed(entity: Entity) -> None:
-    """After the current transaction commits, bring this entity's vectors up to date."""
-    kind = entity_type(entity)
-    after_commit(db.session, f"embed:{kind}:{entity.id}", reembed, kind, entity.id)
+    """After the current transaction commits, bring this entity's vectors up to date.
+
+    Saves queued before the runner takes them up are embedded together (`reembed_batch`).
+    """
+    after_commit_batch(db.session, reembed_batch, (entity_type(entity), entity.id))
+
+
+def reembed_batch(items: Sequence[tuple[str, int]]) -> int:
+    """Bring the vectors of these ``(kind, id)`` entities up to date: one engine call per role
+    and one write transaction for all; entities deleted meanwhile are skipped."""
+    entities: list[Entity] = []
+    models: tuple[tuple[str, type[Challenge | Solution]], ...] = (("challenge", Challenge), ("solution", Solution))
+    for kind, model in models:
+        ids = sorted({entity_id for k, entity_id in items if k == kind})
+        if ids:
+            entities += db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id))
+    return _embed_entities(entities) if entities else 0
 
 
 def reembed(kind: str, entity_id: int) -> int:
-    entity: Entity | None = (db.session.get(Challenge, entity_id) if kind == "challenge"
-                             else db.session.get(Solution, entity_id))
-    if entity is None:
-        return 0
-    return _embed_entities([entity])
+    """One entity's vectors (jobs queued in Redis before batching was introduced call this)."""
+    return reembed_batch([(kind, entity_id)])
 
 
 def sync_all_vectors(batch_size: int = 32, wait: float = 0.0) -> int:
