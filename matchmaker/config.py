@@ -46,6 +46,9 @@ class Config:
     # How often a process asks whether the ranking data changed; a change is then fitted in the
     # background while requests keep the index they have. 0: ask on every request and fit at once.
     INDEX_REFRESH_SECONDS: float = 2.0
+    # Public pages for visitors who are not signed in are kept rendered per process while the public
+    # data they show is unchanged (matchmaker/page_cache.py), and at most this long. 0: off.
+    PAGE_CACHE_SECONDS: float = 60.0
     STALLED_AFTER_DAYS: int = 30
     # Learning from outcomes: "on" re-orders recommendations by a model fitted on match outcomes,
     # once LEARNED_RERANKER_MIN_LABELS labels (both classes) exist and the offline check does not get worse.
@@ -91,6 +94,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_DAILY_JOBS": "DAILY_JOBS",
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
     "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
+    "MATCHMAKER_PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
     "MATCHMAKER_HTTPS": "HTTPS",
     "MATCHMAKER_PROXY_HOPS": "PROXY_HOPS",
     "MATCHMAKER_REQUIRE_2FA": "REQUIRE_2FA",

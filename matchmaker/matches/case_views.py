@@ -7,12 +7,14 @@ from flask import abort, render_template, request
 
 from matchmaker.args import text_arg
 from matchmaker.matches import bp
+from matchmaker.page_cache import public_page
 from matchmaker.services import matches as match_service
 from models import Match, db
 from models.codes import DOMAINS
 
 
 @bp.route("/cases")
+@public_page
 def cases() -> str:
     text = text_arg("q", limit=100)
     domain = request.args.get("domain") or ""
@@ -23,6 +25,7 @@ def cases() -> str:
 
 
 @bp.route("/cases/<int:match_id>")
+@public_page
 def case(match_id: int) -> str:
     item = db.get_or_404(Match, match_id)
     if not match_service.is_case(item):

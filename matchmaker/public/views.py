@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from matchmaker import REPO_ROOT
 from matchmaker.args import page_arg, text_arg
 from matchmaker.auth import viewable_or_404
+from matchmaker.page_cache import public_page
 from matchmaker.public import accessibility as accessibility_results
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
 from matchmaker.services import challenges as challenge_service
@@ -36,6 +37,7 @@ FACET_TITLES: dict[str, Any] = {
 
 
 @bp.route("/")
+@public_page
 def index() -> str:
     published = db.session.scalar(select(func.count(Challenge.id)).where(Challenge.status == S.PUBLISHED.value))
     municipalities = db.session.scalar(
@@ -79,6 +81,7 @@ def _choice(name: str, allowed: Any) -> str | None:
 
 
 @bp.route("/challenges")
+@public_page
 def challenges() -> str:
     page = page_arg()
     params = search.SearchParams(
@@ -100,6 +103,7 @@ def challenges() -> str:
 
 
 @bp.route("/challenges/<int:challenge_id>")
+@public_page
 @writes(when=signed_in)  # members' views count the exposure of the recommendations shown
 def challenge(challenge_id: int) -> str:
     item = viewable_or_404(Challenge, challenge_id)

@@ -1,0 +1,146 @@
+"""Public pages rendered once for everyone who is not signed in.
+
+Under load most requests are anonymous readers of the same few pages (the landing page, the
+challenge list, a challenge, the case library), and each cost 10–40 ms of templates, queries and
+ranking similar challenges. A visitor who is not signed in sees exactly what every other such
+visitor sees, so each process keeps the rendered page, keyed by the address (with its query), the
+language and the local date, and serves it again while the public data it shows is unchanged.
+
+"Unchanged" is one query per request (``public_fingerprint``): row counts and latest changes of
+what public pages show — published and closed challenges, organisations, active profiles, matches
+past the proposal, pilots, answered questions and soundings. Drafts being edited and proposals
+being made do not touch it, so they do not empty the cache. What the fingerprint cannot see (the
+ranking of similar challenges after other challenges' vectors change) is bounded by
+``PAGE_CACHE_SECONDS``: an entry older than that is rendered anew.
+
+The page carries the visitor's own CSRF token (the language switch is a form): the stored copy
+has a marker in its place and each visitor gets theirs put back. Pages with flashed messages are
+neither served from nor stored in the cache, and signed-in members never touch it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, select
+
+from models import Challenge, Match, Organisation, Pilot, Question, Solution, Sounding, db
+from models.codes import ChallengeStatus
+from models.match import MatchStage
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_ENTRIES = 512
+_PUBLIC_STATUSES = (ChallengeStatus.PUBLISHED.value, ChallengeStatus.CLOSED.value)
+_PUBLIC_STAGES = (MatchStage.PILOT.value, MatchStage.ADOPTED.value, MatchStage.CLOSED.value)
+_MARKER = f"csrf-{secrets.token_hex(12)}"  # per process; never part of a real token
+
+
+@dataclass(frozen=True)
+class _Entry:
+    fingerprint: tuple[Any, ...]
+    stored_at: float
+    body: str
+
+
+class PageCache:
+    """Rendered pages of one process, least recently used first out."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], max_age: float) -> str | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.fingerprint != fingerprint or time.monotonic() - entry.stored_at > max_age:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry.body
+
+    def put(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], body: str) -> None:
+        with self._lock:
+            self._entries[key] = _Entry(fingerprint, time.monotonic(), body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def cache_of(app: Any) -> PageCache:
+    cache = app.extensions.get("page_cache")
+    if cache is None:
+        cache = app.extensions["page_cache"] = PageCache()
+    return cast(PageCache, cache)
+
+
+def public_fingerprint() -> tuple[Any, ...]:
+    """Counts and latest changes of everything a public page shows, in one round trip."""
+
+    def summary(model: Any, changed: Any, *where: Any) -> list[Any]:
+        return [select(func.count(model.id)).where(*where).scalar_subquery(),
+                select(func.max(changed)).where(*where).scalar_subquery()]
+
+    parts = [
+        *summary(Challenge, Challenge.updated_at, Challenge.status.in_(_PUBLIC_STATUSES)),
+        *summary(Organisation, Organisation.updated_at),
+        *summary(Solution, Solution.updated_at, Solution.active.is_(True)),
+        *summary(Match, Match.updated_at, Match.stage.in_(_PUBLIC_STAGES)),
+        *summary(Pilot, Pilot.updated_at),
+        *summary(Question, Question.answered_at, Question.answered_at.is_not(None)),
+        *summary(Sounding, Sounding.updated_at),
+    ]
+    return tuple(db.session.execute(select(*parts)).one())
+
+
+def _cacheable() -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and current_app.config.get("PAGE_CACHE_SECONDS", 0) > 0
+        and not current_user.is_authenticated
+        and "_flashes" not in session
+    )
+
+
+def public_page(view: F) -> F:
+    """Serve the view's page from the cache for visitors who are not signed in."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _cacheable():
+            return view(*args, **kwargs)
+        from matchmaker.services.challenges import local_today
+
+        cache = cache_of(current_app)
+        key = (request.endpoint, request.full_path, str(get_locale()), local_today().isoformat(),
+               bool(current_app.config.get("DEMO_MODE")))
+        fingerprint = public_fingerprint()
+        body = cache.get(key, fingerprint, current_app.config["PAGE_CACHE_SECONDS"])
+        if body is not None:
+            return body.replace(_MARKER, generate_csrf()) if _MARKER in body else body
+        page = view(*args, **kwargs)
+        if isinstance(page, str) and "_flashes" not in session:
+            token = generate_csrf()
+            cache.put(key, fingerprint, page.replace(token, _MARKER))
+        return page
+
+    return cast(F, wrapper)
