@@ -24,7 +24,7 @@ from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, search
 from matchmaker.transactions import signed_in, writes
 from models import Challenge, Organisation, Solution, db
-from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES, ChallengeStatus, OrgKind
+from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES, ROLE_LABELS, ChallengeStatus, OrgKind
 
 bp = Blueprint("public", __name__)
 
@@ -125,10 +125,8 @@ def challenge(challenge_id: int) -> str:
     )
 
 
-ROLE_LABELS: dict[str, Any] = {
-    "anonymous": _l("ログインしていない利用者"), "municipal": _l("自治体職員"), "company": _l("企業"),
-    "coordinator": _l("コーディネーター"), "admin": _l("管理者"),
-}
+# The roles the accessibility test visits: the site's roles, and the visitor who is not signed in.
+TESTED_ROLE_LABELS: dict[str, Any] = {"anonymous": _l("ログインしていない利用者"), **ROLE_LABELS}
 RESULTS_FILE = REPO_ROOT / "data" / "accessibility" / "axe-results.json"
 
 
@@ -137,7 +135,7 @@ def accessibility() -> str:
     """The accessibility statement (ウェブアクセシビリティ方針) with the latest axe-core results."""
     path = current_app.config.get("ACCESSIBILITY_RESULTS") or RESULTS_FILE
     return render_template("public/accessibility.html", results=accessibility_results.load(Path(path)),
-                           role_labels=ROLE_LABELS)
+                           role_labels=TESTED_ROLE_LABELS)
 
 
 @bp.route("/open-data")
