@@ -159,16 +159,12 @@ def save_review_comment(challenge: Challenge, *, actor: User, text: str) -> None
 # --- status ---------------------------------------------------------------------------------
 
 
-def readiness_problems(challenge: Challenge, today: date) -> list[str]:
-    """What must be fixed before the challenge can go to review or be published."""
-    return problem_lines(readiness_blockers(challenge, today))
-
-
 def problem_lines(blockers: tuple[clarity.Finding, ...]) -> list[str]:
     return [_("%(field)s：%(message)s", field=f.label, message=f.message) for f in blockers]
 
 
 def readiness_blockers(challenge: Challenge, today: date) -> tuple[clarity.Finding, ...]:
+    """What must be fixed before the challenge can go to review or be published."""
     return clarity.check(clarity.values_of(challenge), today).blockers
 
 
