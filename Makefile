@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test chromium pdf translations db demo lint bench clean accessibility
+.PHONY: run serve test install install-test chromium pdf translations db demo lint bench clean accessibility swagger-ui
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,16 @@ lint:
 # that the accessibility statement (/accessibility) shows: data/accessibility/axe-results.json.
 accessibility: install-test chromium
 	MATCHMAKER_AXE_RESULTS=data/accessibility/axe-results.json $(BIN)/python -m pytest -q tests/browser/test_accessibility.py
+
+# Re-vendor Swagger UI for /api/docs from the npm package pinned in static/vendor/swagger-ui/VERSION.json
+# (served from our own origin: no CDN inside LGWAN). Bump the version there, then run this.
+SWAGGER_UI_VERSION = $(shell sed -n 's/.*"version": "\([^"]*\)".*/\1/p' static/vendor/swagger-ui/VERSION.json)
+swagger-ui:
+	rm -rf build/swagger-ui && mkdir -p build/swagger-ui
+	cd build/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) && tar xzf swagger-ui-dist-*.tgz
+	cp build/swagger-ui/package/swagger-ui-bundle.js build/swagger-ui/package/swagger-ui.css \
+	   build/swagger-ui/package/LICENSE build/swagger-ui/package/NOTICE static/vendor/swagger-ui/
+	rm -rf build/swagger-ui
 
 bench: install
 	$(BIN)/python bench/rank_latency.py

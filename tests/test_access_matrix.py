@@ -194,6 +194,7 @@ GET_POLICY: dict[str, Rule] = {
     "public.challenges": Rule(none, {"-": OPEN}),
     "public.accessibility": Rule(none, {"-": OPEN}),
     "public.open_data": Rule(none, {"-": OPEN}),
+    "public.api_docs": Rule(none, {"-": OPEN}),
     "public.challenge": Rule(challenge, by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),
     "records.record_pdf": Rule(record("challenge", "challenge"), by_status(OPEN, PRIVATE_CHALLENGE_PAGE)),

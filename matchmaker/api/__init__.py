@@ -23,8 +23,9 @@ API_CONFIG = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
         "info": {
-            "description": "Published challenges, their public Q&A and the case library of matchmaker "
-                           "(官民共創): open data under CC BY 4.0. With a personal API token (Authorization: "
+            "description": "Published challenges, their public Q&A and sounding results, the case library "
+                           "and the pipeline's figures of matchmaker (官民共創), also as whole CSV and JSON files: "
+                           "open data under CC BY 4.0. With a personal API token (Authorization: "
                            "Bearer, from /auth/tokens): a municipality's challenges, a company's profiles, "
                            "ranked recommendations with reasons, the coordinators' board. See docs/api.md.",
             "license": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},

@@ -155,6 +155,12 @@ def open_data() -> str:
     return render_template("public/open_data.html", datasets=datasets, license_url=files.LICENSE_URL)
 
 
+@bp.route("/api/docs")
+def api_docs() -> str:
+    """Interactive API documentation: Swagger UI from static/vendor/swagger-ui (no CDN, for LGWAN)."""
+    return render_template("public/api_docs.html")
+
+
 @bp.route("/language", methods=["POST"])
 def set_language() -> Response:
     locale = request.form.get("locale", "")
