@@ -4,6 +4,7 @@ from models.api_token import ApiToken
 from models.audit import AuditEvent
 from models.base import db
 from models.challenge import Challenge, InvalidTransition
+from models.disclosure import DisclosureInquiry as DisclosureInquiry
 from models.evaluation import EvaluationCriterion as EvaluationCriterion
 from models.evaluation import EvaluationScore as EvaluationScore
 from models.exposure import CompanyExposure as CompanyExposure

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from matchmaker.services import api_tokens, attachments
 from models import (
     Challenge,
     DialogueNote,
+    DisclosureInquiry,
     Match,
     Organisation,
     OutboxMail,
@@ -102,10 +103,15 @@ def build_world() -> World:
     mail = OutboxMail(user_id=world.users["company"].id, to_address=world.users["company"].email, subject=SECRET,
                       body=SECRET, kind="immediate", status="sent", sent_at=datetime.now(UTC))
     db.session.add(mail)
+    inquiry = DisclosureInquiry(record_kind="proposal_disclosure", record_id=proposal.id, challenge=published,
+                                organisation=company, open_key=f"proposal_disclosure:{proposal.id}:{company.id}",
+                                title=SECRET, document_text=SECRET, deadline=date.today() + timedelta(days=14),
+                                started_by_id=world.users["owner"].id)
+    db.session.add(inquiry)
     db.session.flush()
     world.ids = {"proposal": proposal.id, "attachment": attachment.id, "question": question.id,
                  "unanswered": unanswered.id, "sounding": sounding.id, "booking": booking.id,
-                 "notification": notification.id, "mail": mail.id, "api_token": api_token.id, "municipality": muni.id,
+                 "notification": notification.id, "mail": mail.id, "inquiry": inquiry.id, "api_token": api_token.id, "municipality": muni.id,
                  "other_municipality": other_muni.id, "company_user": world.users["company"].id}
     db.session.commit()
     return world
@@ -309,6 +315,12 @@ GET_POLICY: dict[str, Rule] = {
                                             by_stage(("pilot", "adopted"), PARTIES, HIDDEN)),
     # All questions of a challenge with their askers withheld: a record of the municipal side
     "records.record#qa_disclosure": Rule(record("qa_disclosure", "challenge"), by_status(OWNER_SIDE, PRIVATE_CHALLENGE)),
+    # 第三者意見照会: the list and the start form are the municipal side's; an inquiry is also its company's
+    "records.inquiries#proposal_disclosure": Rule(record("proposal_disclosure", "proposal"),
+                                                  {"-": PARTIES_MUNICIPAL_SIDE}),
+    "records.inquiries#qa_disclosure": Rule(record("qa_disclosure", "challenge"),
+                                            by_status(OWNER_SIDE, PRIVATE_CHALLENGE)),
+    "records.inquiry": Rule(by_id("inquiry", "inquiry_id"), {"-": PARTIES}),
     "records.record#dossier": Rule(record("dossier", "match"), {stage: PARTIES for stage in MATCH_STAGES}),
     "records.record#budget_pack": Rule(record("budget_pack", "match"), by_stage(
         ("pilot", "adopted"), PARTIES_MUNICIPAL_SIDE, HIDDEN)),
@@ -457,6 +469,10 @@ POST_POLICY: dict[str, PostRule] = {
     "matches.budget_request": PostRule(stage("pilot"), "-", OK_FOR_MUNICIPAL_PARTY),
     "matches.adopt": PostRule(stage("pilot"), "-", OK_FOR_MUNICIPAL_PARTY),
     "matches.close": PostRule(stage("proposal"), "-", OK_FOR_PARTIES),
+    # 第三者意見照会: staff start it and record the release; only the company states its view
+    "records.inquiries": PostRule(record("proposal_disclosure", "proposal"), "-", OK_FOR_MUNICIPAL_PARTY),
+    "records.inquiry": PostRule(by_id("inquiry", "inquiry_id"), "-", "302 403 404 ok 404 403 403 302"),
+    "records.release_inquiry": PostRule(by_id("inquiry", "inquiry_id"), "-", OK_FOR_MUNICIPAL_PARTY),
 }
 
 # What a form carries, so that a post is refused for who sends it, not for a missing field.
@@ -465,6 +481,8 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
                                   "solution_id": world.solutions["active"].id, "direction": "challenge"},
     "matches.answer_question": lambda world: {"answer": "CSV形式で提供します。"},
     "matches.booking": lambda world: {"body": "対話の記録です。"},
+    "records.inquiries": lambda world: {"organisation_id": world.company.id if world.company else 0},
+    "records.inquiry": lambda world: {"view": "consent"},
     "matches.pilot_update": lambda world: {"body": "3か所で開始しました。"},
     "matches.close": lambda world: {"reason": "rejected", "note": "今回は見送ります。"},
     "admin.erase_user": lambda world: {"confirm_email": world.users["company"].email},

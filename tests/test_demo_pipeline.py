@@ -281,3 +281,19 @@ def test_the_demo_shows_a_handover_stalled_since_the_transfer(demo: dict[str, Us
     assert page.select(f"#stalled-after-handover tr[data-match='{stalled[0].match.id}']")
     dossier = get_page(client, "records.record", kind="dossier", ident=stalled[0].match.id)
     assert "中村 恵子" in page_text(dossier.select_one("#dossier-contacts"))  # type: ignore[arg-type]
+
+
+def test_the_demo_shows_a_third_party_inquiry_awaiting_the_company(demo: dict[str, User], db: Any,
+                                                                    client: Any) -> None:
+    from models import DisclosureInquiry
+
+    inquiry = db.session.scalars(select(DisclosureInquiry)).one()
+    assert inquiry.record_kind == "dialogue_disclosure" and inquiry.company_view is None
+    assert "約300万円" not in inquiry.document_text and "■■■■〔非公開：法人等情報〕" in inquiry.document_text
+    login(client, "municipal")  # 旭川市 finds it on its dashboard and on the dialogue's disclosure version
+    dashboard = get_page(client, "municipality.dashboard")
+    assert dashboard.select(f"#todo tr[data-kind='disclosure_release'][data-object='{inquiry.id}']")
+    record = get_page(client, "records.record", kind="dialogue_disclosure", ident=inquiry.record_id)
+    assert record.select_one("#inquiries-link a") is not None
+    page = get_page(client, "records.inquiry", inquiry_id=inquiry.id)
+    assert page.select_one("#inquiry-status")["data-status"] == "awaiting"

@@ -177,3 +177,33 @@ def test_disclosure_pdf_leaves_the_withheld_text_out(db: Any, client: Any, login
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages)
     assert "開示版" in text and "審議・検討情報" in text and "参加率が目標を上回った" in text
     assert BUDGET_NOTE not in text and "山田花子" not in text
+
+
+def test_sounding_results_draft_leaves_out_withheld_passages_and_names(db: Any, client: Any, login_as: Any) -> None:
+    pair = pf.make_pair()
+    sounding = pf.make_sounding(pair.challenge)
+    bookings = []
+    for slot in sounding.slots:
+        company = pf.make_company()
+        solution = pf.make_solution(company)
+        bookings.append(pf.make_booking(sounding, slot, pf.make_match(pair.challenge, solution, stage="sounding")))
+    models_db.session.add(DialogueNote(booking=bookings[0], author=pair.owner,
+                                       body="見守りは通いの場から始めたいとの意見。〔非公開:法人等情報〕月額800円で提供可能〔/非公開〕"))
+    models_db.session.commit()
+    login_as(pair.owner)
+    page = get_page(client, "matches.sounding_results", sounding_id=sounding.id, draft="1")
+    draft = page.select_one("#results-form textarea").get_text()
+    assert "月額800円" not in draft and "見守りは通いの場から始めたいとの意見。" in draft
+    assert "・事業者A：見守りは通いの場から始めたいとの意見。" in draft and "・事業者B：（対話の記録なし）" in draft
+    assert all(b.organisation.name not in draft for b in bookings)
+    assert "2者と個別対話" in draft and page.select_one("#draft-notice") is not None
+    models_db.session.expire_all()
+    assert models_db.session.get(type(sounding), sounding.id).results_published_at is None  # a draft publishes nothing
+    plain = get_page(client, "matches.sounding_results", sounding_id=sounding.id)
+    assert plain.select_one("#results-form textarea").get_text().strip() == ""
+
+
+def test_letters_never_run_out() -> None:
+    from matchmaker.services.sounding import _letter
+
+    assert [_letter(n) for n in (0, 1, 25, 26, 27, 701, 702)] == ["A", "B", "Z", "AA", "AB", "ZZ", "AAA"]

@@ -40,7 +40,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from matchmaker.demo.accounts import EMAIL_DOMAIN
 from matchmaker.demo.loader import DemoData
 from matchmaker.i18n import JST, fiscal_year_of
-from matchmaker.services import audit, fiscal, handover, pilots, proposals, qa, sounding
+from matchmaker.records.disclosures import dialogue_fields
+from matchmaker.services import audit, fiscal, handover, pilots, proposals, qa, sounding, third_party
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
@@ -530,12 +531,28 @@ def story_asahikawa_sounding(scene: Scene) -> None:
                               "電子申請システムとの連携で目的を達成する提案も対象になりますか。")
     with scene.on(-1, 12):
         sounding.add_note(booking, owner, "共通基盤型のアプリで、予防接種・健診のお知らせを月齢に応じて自動配信できる。"
-                                          "独自開発より初期費用を大きく抑えられる。記事の更新は職員が管理画面で行う。"
+                                          "独自開発より初期費用を大きく抑えられる〔非公開:法人等情報〕（初期費用は他市の"
+                                          "実績で約300万円、年額利用料は人口規模に応じて設定）〔/非公開〕。"
+                                          "記事の更新は職員が管理画面で行う。"
                                           "ダウンロード数ではなく、乳幼児健診の受診率や予防接種の期限内接種率を指標に"
                                           "してはどうかとの提案があった。")
     with scene.on(-1, 17, 30):
         sounding.add_note(booking, komorebi, "ご対応ありがとうございました。他市での指標設定の例（乳幼児健診の受診率、"
                                              "予防接種の期限内接種率）と、母子手帳アプリの利用率の推移をお送りします。")
+
+
+def story_asahikawa_disclosure(scene: Scene) -> None:
+    """情報公開請求: a citizen asks for the records of the app sounding; the dialogue record holds こもれび's
+    prices (marked 非公開), so the demo municipality asks the company for its view first. The company
+    has not answered yet: the release is refused until it does or the two weeks pass."""
+    app = scene.challenge(ASAHIKAWA_APP)
+    booking = next(b for s in sounding.soundings_of(app) for b in s.bookings
+                   if b.organisation_id == scene.member("komorebi").organisation_id)
+    with scene.on(-1, 19):
+        third_party.start(record_kind="dialogue_disclosure", record_id=booking.id, title=booking.sounding.title,
+                          challenge=app, company=booking.organisation, companies=[booking.organisation],
+                          fields=dialogue_fields(booking), user=scene.municipal, deadline=None, today=scene.day(-1),
+                          request_note="子育て支援アプリに関するサウンディングの記録一式（市民からの開示請求）")
 
 
 def story_yokohama_sewer(scene: Scene) -> None:
@@ -825,7 +842,7 @@ def story_yokohama_handover(scene: Scene) -> None:
 
 STORIES = (
     story_interest, story_naha_withdrawal, story_asahikawa_snow, story_kochi, story_yokohama_nursery,
-    story_sendai_sounding, story_asahikawa_sounding, story_yokohama_sewer, story_kyotango_pilot,
+    story_sendai_sounding, story_asahikawa_sounding, story_asahikawa_disclosure, story_yokohama_sewer, story_kyotango_pilot,
     story_kitakyushu_pilot, story_fukuoka_adoption, story_kobe_adoption, story_toyooka_closed,
     story_yokohama_handover,
 )

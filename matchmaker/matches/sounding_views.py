@@ -151,7 +151,8 @@ def sounding_results(sounding_id: int) -> str | Response:
     item = _load(sounding_id)
     if not item.can_manage(current_user):
         abort(403)
-    form = ResultsForm(summary=item.results_summary)
+    drafted = request.method == "GET" and request.args.get("draft") == "1"
+    form = ResultsForm(summary=sounding_service.draft_results(item) if drafted else item.results_summary)
     if form.validate_on_submit():
         try:
             sounding_service.publish_results(item, acting_user(), form.summary.data or "")
@@ -162,4 +163,4 @@ def sounding_results(sounding_id: int) -> str | Response:
             db.session.commit()
             flash(_("実施結果概要を公表しました。課題のページに表示されます。"), "success")
             return redirect(url_for("public.challenge", challenge_id=item.challenge_id, _anchor="sounding-results"))
-    return render_template("matches/sounding_results.html", sounding=item, form=form)
+    return render_template("matches/sounding_results.html", sounding=item, form=form, drafted=drafted)

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("records", __name__)
 
-from matchmaker.records import views  # noqa: F401  (registers routes)
+from matchmaker.records import inquiry_views, views  # noqa: F401  (registers routes)

@@ -50,7 +50,8 @@ def handles_requests(user: Any, challenge: Challenge) -> bool:
 
 def _subject(kind: str, ident: int, back_url: str, heading: str, challenge: Challenge, companies: list[Organisation],
              facts: list[tuple[Any, Any]], fields: list[DisclosedField]) -> Subject:
-    inquiries_url = None
+    inquiries_url = url_for("records.inquiries", kind=kind, ident=ident) \
+        if companies and handles_requests(current_user, challenge) else None
     document = Document("records/disclosure.html", ident, back_url, {
         "heading": heading, "record_facts": facts, "fields": fields, "inquiries_url": inquiries_url, **_labels()})
     return Subject(kind, ident, heading, challenge, companies, document)
@@ -68,9 +69,13 @@ def _proposal(ident: int) -> Subject:
                         (_l("提案者"), item.organisation.name)], fields)
 
 
+def dialogue_fields(booking: SoundingBooking) -> list[DisclosedField]:
+    return [disclosure.disclose("dialogue", "note", _l("対話の記録"), note.body) for note in booking.notes]
+
+
 def _dialogue(ident: int) -> Subject:
     item = viewable_or_404(SoundingBooking, ident)
-    fields = [disclosure.disclose("dialogue", "note", _l("対話の記録"), note.body) for note in item.notes]
+    fields = dialogue_fields(item)
     challenge = item.sounding.challenge
     return _subject("dialogue_disclosure", item.id, url_for("matches.booking", booking_id=item.id),
                     item.sounding.title, challenge, [item.organisation], [

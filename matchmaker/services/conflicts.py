@@ -45,6 +45,7 @@ REFUSALS: dict[str, tuple[str, Any]] = {
     "uq_fiscal_calendar_organisation_id": (FORM, _l("ほぼ同時に別の方が予算カレンダーを保存しました。内容を確かめて、もう一度保存してください。")),
     "uq_contract_limit_organisation_id": (FORM, _l("ほぼ同時に別の方が少額随意契約の限度額を保存しました。内容を確かめて、もう一度保存してください。")),
     "uq_delivery_mark_key": (FORM, _l("この通知は既に送信済みです。")),
+    "uq_disclosure_inquiry_open": ("organisation_id", _l("この記録について、この事業者への意見照会が既に進行中です。照会の一覧から開いてください。")),
 }
 
 

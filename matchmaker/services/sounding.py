@@ -160,6 +160,35 @@ def publish_results(sounding: Sounding, user: User, summary: str) -> None:
                   url_for("public.challenge", challenge_id=sounding.challenge_id, _anchor="sounding-results"))
 
 
+def draft_results(sounding: Sounding) -> str:
+    """A first draft of the 実施結果概要 from the dialogue records: the participants as 事業者A, B, …
+    (in the order of their slots) and what each dialogue recorded, the passages marked 非公開 left out
+    (``disclosure.released``). Staff edit it before publishing; nothing here is published by itself."""
+    from matchmaker.services import disclosure
+
+    bookings = sorted(sounding.bookings, key=lambda b: (b.slot.starts_at, b.seat, b.id))
+    lines = [_("「%(title)s」のサウンディングを%(start)s〜%(end)sに実施し、%(n)d者と個別対話を行いました。",
+               title=sounding.title, start=format_era_date(sounding.starts_on), end=format_era_date(sounding.ends_on),
+               n=len(bookings)), "", _("■ 対話で出された主な意見・提案")]
+    for n, booking in enumerate(bookings):
+        said = [" ".join(disclosure.released(note.body).split()) for note in booking.notes]
+        said = [text for text in said if text]
+        name = _("事業者%(letter)s", letter=_letter(n))
+        lines.append(f"・{name}：{' '.join(said) if said else _('（対話の記録なし）')}")
+    lines += ["", _("■ 今後の進め方"), _("（記入してください）")]
+    return "\n".join(lines)
+
+
+def _letter(n: int) -> str:
+    """A, B, …, Z, AA, AB, … (spreadsheet-style: never runs out)."""
+    letters = ""
+    n += 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def soundings_of(challenge: Challenge) -> list[Sounding]:
     return list(db.session.scalars(
         select(Sounding).where(Sounding.challenge_id == challenge.id).order_by(Sounding.starts_on.desc(), Sounding.id)

@@ -7,6 +7,9 @@ One query per kind, each returning plain columns (no lazy loads):
 * company — open soundings it was invited to (its match is at 'sounding') but has not booked,
   its shortlisted/invited proposals, and running pilots without a progress update from its staff in
   the last ``UPDATE_INTERVAL_DAYS`` days.
+
+Both see their open 第三者意見照会: the municipality until it records the release, the company until it
+states its view.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from matchmaker.i18n import local_time
 from matchmaker.services.challenges import JST, local_today
 from models import (
     Challenge,
+    DisclosureInquiry,
     Match,
     Organisation,
     Pilot,
@@ -43,10 +47,11 @@ M = MatchStage
 UPDATE_INTERVAL_DAYS = 30
 DECIDABLE_STAGES = (M.PROPOSAL.value, M.SOUNDING.value)  # see proposals._decidable
 
-TodoKind = Literal["proposal_decision", "question", "sounding_results", "pilot_report",
-                   "sounding_invitation", "proposal_followup", "pilot_update"]
+TodoKind = Literal["proposal_decision", "question", "sounding_results", "pilot_report", "disclosure_release",
+                   "disclosure_view", "sounding_invitation", "proposal_followup", "pilot_update"]
 KIND_ORDER: tuple[TodoKind, ...] = ("proposal_decision", "question", "sounding_results", "pilot_report",
-                                    "sounding_invitation", "proposal_followup", "pilot_update")
+                                    "disclosure_release", "disclosure_view", "sounding_invitation",
+                                    "proposal_followup", "pilot_update")
 TODO_LABELS: dict[str, Any] = {
     "proposal_decision": _l("提案の選考"),
     "question": _l("質問への回答"),
@@ -55,6 +60,8 @@ TODO_LABELS: dict[str, Any] = {
     "sounding_invitation": _l("サウンディングの枠の予約"),
     "proposal_followup": _l("選考中の提案"),
     "pilot_update": _l("実証実験の経過報告"),
+    "disclosure_release": _l("第三者意見照会（開示の記録）"),
+    "disclosure_view": _l("情報公開請求に係る意見照会への回答"),
 }
 
 
@@ -144,12 +151,31 @@ def _pilots_without_report(organisation_id: int, today: date) -> list[TodoItem]:
             for match_id, ends_on, title, party in rows]
 
 
+def _open_inquiries(*, municipality_id: int | None = None, company_id: int | None = None) -> list[TodoItem]:
+    """第三者意見照会 still open: the municipality's (to record the release) or those asked of a company
+    that has not stated its view yet."""
+    company = aliased(Organisation)
+    query = (select(DisclosureInquiry.id, DisclosureInquiry.deadline, DisclosureInquiry.title, company.name)
+             .join(Challenge, DisclosureInquiry.challenge_id == Challenge.id)
+             .join(company, DisclosureInquiry.organisation_id == company.id)
+             .where(DisclosureInquiry.released_at.is_(None)))
+    if municipality_id is not None:
+        query = query.where(Challenge.organisation_id == municipality_id)
+    if company_id is not None:
+        query = query.where(DisclosureInquiry.organisation_id == company_id, DisclosureInquiry.company_view.is_(None))
+    kind: TodoKind = "disclosure_release" if municipality_id is not None else "disclosure_view"
+    return [TodoItem(kind, title, party, deadline, _("意見の提出期限"),
+                     url_for("records.inquiry", inquiry_id=inquiry_id), inquiry_id)
+            for inquiry_id, deadline, title, party in db.session.execute(query)]
+
+
 def for_municipality(organisation_id: int, today: date | None = None) -> list[TodoItem]:
     """What the municipality's staff must act on, by kind, oldest first within a kind."""
     today = today or local_today()
     return _ordered(_proposals_to_decide(organisation_id) + _questions_to_answer(organisation_id)
                     + _soundings_without_results(organisation_id, today)
-                    + _pilots_without_report(organisation_id, today))
+                    + _pilots_without_report(organisation_id, today)
+                    + _open_inquiries(municipality_id=organisation_id))
 
 
 # --- company -------------------------------------------------------------------------------------
@@ -229,4 +255,4 @@ def for_company(organisation_id: int, today: date | None = None) -> list[TodoIte
     """What the company's staff must act on (or follow up), by kind, oldest first within a kind."""
     today = today or local_today()
     return _ordered(_sounding_invitations(organisation_id, today) + _proposals_in_play(organisation_id, today)
-                    + _pilots_needing_update(organisation_id, today))
+                    + _pilots_needing_update(organisation_id, today) + _open_inquiries(company_id=organisation_id))
