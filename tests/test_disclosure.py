@@ -207,3 +207,23 @@ def test_letters_never_run_out() -> None:
     from matchmaker.services.sounding import _letter
 
     assert [_letter(n) for n in (0, 1, 25, 26, 27, 701, 702)] == ["A", "B", "Z", "AA", "AB", "ZZ", "AAA"]
+
+
+def test_sounding_results_draft_names_no_participant_inside_a_note(db: Any, client: Any, login_as: Any) -> None:
+    pair = pf.make_pair()
+    sounding = pf.make_sounding(pair.challenge)
+    first = pf.make_booking(sounding, sounding.slots[0], pf.make_match(pair.challenge, pair.solution, stage="sounding"))
+    other = pf.make_company(name="株式会社テスト見守り")
+    second = pf.make_booking(sounding, sounding.slots[1],
+                             pf.make_match(pair.challenge, pf.make_solution(other), stage="sounding"))
+    models_db.session.add_all([
+        DialogueNote(booking=first, author=pair.owner, body=f"{pair.company.name}は月額制を提案。"),
+        DialogueNote(booking=second, author=pair.owner, body=f"{other.name}からは、{pair.company.name}と同じく紙との併用を求める意見。"),
+    ])
+    models_db.session.commit()
+    login_as(pair.owner)
+    draft = get_page(client, "matches.sounding_results", sounding_id=sounding.id,
+                     draft="1").select_one("#results-form textarea").get_text()
+    assert pair.company.name not in draft and other.name not in draft
+    assert "・事業者A：事業者Aは月額制を提案。" in draft
+    assert "・事業者B：事業者Bからは、事業者Aと同じく紙との併用を求める意見。" in draft

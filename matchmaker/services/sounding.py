@@ -170,13 +170,23 @@ def draft_results(sounding: Sounding) -> str:
     lines = [_("「%(title)s」のサウンディングを%(start)s〜%(end)sに実施し、%(n)d者と個別対話を行いました。",
                title=sounding.title, start=format_era_date(sounding.starts_on), end=format_era_date(sounding.ends_on),
                n=len(bookings)), "", _("■ 対話で出された主な意見・提案")]
-    for n, booking in enumerate(bookings):
-        said = [" ".join(disclosure.released(note.body).split()) for note in booking.notes]
+    letters = {b.id: _("事業者%(letter)s", letter=_letter(n)) for n, b in enumerate(bookings)}
+    # A note may name a participant ("株式会社…からは"): the draft names it by its letter there too,
+    # longest names first so that one name inside another is not half replaced.
+    names = sorted(((b.organisation.name, letters[b.id]) for b in bookings if b.organisation.name),
+                   key=lambda pair: len(pair[0]), reverse=True)
+    for booking in bookings:
+        said = [" ".join(_anonymised(disclosure.released(note.body), names).split()) for note in booking.notes]
         said = [text for text in said if text]
-        name = _("事業者%(letter)s", letter=_letter(n))
-        lines.append(f"・{name}：{' '.join(said) if said else _('（対話の記録なし）')}")
+        lines.append(f"・{letters[booking.id]}：{' '.join(said) if said else _('（対話の記録なし）')}")
     lines += ["", _("■ 今後の進め方"), _("（記入してください）")]
     return "\n".join(lines)
+
+
+def _anonymised(text: str, names: list[tuple[str, str]]) -> str:
+    for name, letter in names:
+        text = text.replace(name, letter)
+    return text
 
 
 def _letter(n: int) -> str:
