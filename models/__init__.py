@@ -18,6 +18,7 @@ from models.pilot import Pilot, PilotKpi, PilotUpdate
 from models.procurement import ContractLimit as ContractLimit
 from models.proposal import Proposal, ProposalAttachment
 from models.qa import Question
+from models.selection import SelectionRecord as SelectionRecord
 from models.solution import Solution
 from models.sounding import DialogueNote, Sounding, SoundingBooking, SoundingSlot
 from models.user import User

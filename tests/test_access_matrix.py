@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from matchmaker.services import api_tokens, attachments
+from matchmaker.services import api_tokens, attachments, selection
 from models import (
     Challenge,
     DialogueNote,
@@ -98,6 +98,8 @@ def build_world() -> World:
     sounding = pf.make_sounding(published, title=f"{SECRET}（サウンディング）")
     booking = pf.make_booking(sounding, sounding.slots[0], world.matches["sounding"])
     db.session.add(DialogueNote(booking=booking, author=world.users["owner"], body=SECRET))
+    # the published challenge's frozen selection evidence pack (the other challenges have none)
+    selection.freeze(published, world.matches["adopted"], world.users["owner"], decision="adopted", reason=SECRET)
     notification = pf.make_notification(world.users["company"], subject=SECRET)
     api_token = api_tokens.issue(world.users["company"], name=SECRET, scope="write", days=30).token
     mail = OutboxMail(user_id=world.users["company"].id, to_address=world.users["company"].email, subject=SECRET,
@@ -148,6 +150,10 @@ def record(kind: str, source: str) -> Args:
     return args
 
 
+def challenge_ident(world: World, state: str) -> dict[str, Any]:
+    return {"ident": world.challenges[state].id}
+
+
 def export(kind: str, fmt: str) -> Args:
     return lambda world, state: {"kind": kind, "fmt": fmt}
 
@@ -171,6 +177,7 @@ OWNER_SIDE = "302 200 403 403 403 200 200 302"
 PARTIES = "302 200 404 200 404 200 200 302"
 PARTIES_MUNICIPAL_SIDE = "302 200 404 403 404 200 200 302"  # a decision of the municipality's
 NOT_AT_THIS_STAGE = "302 403 404 403 404 403 403 302"  # the parties see why; outsiders still get 404
+SELECTION_PACK = "302 200 404 404 404 200 200 302"  # the municipality's and the coordinators' only
 OWN_PROFILE = "302 403 403 200 403 403 200 302"  # its company edits it; an administrator may
 HIDDEN_PROFILE = "302 404 404 200 404 404 200 302"  # a withdrawn profile: its company and administrators
 
@@ -192,6 +199,7 @@ def by_stage(at: tuple[str, ...], codes: str, elsewhere: str) -> dict[str, str]:
 
 
 API_HIDDEN = "404 404 404 404 404 404 404 404"
+PACK_STATES = {**dict.fromkeys(CHALLENGE_STATES, HIDDEN), "published": SELECTION_PACK}  # only it has a pack
 API_UNAUTHENTICATED = "401 401 401 401 401 401 401 401"
 
 GET_POLICY: dict[str, Rule] = {
@@ -324,6 +332,10 @@ GET_POLICY: dict[str, Rule] = {
     "records.record#dossier": Rule(record("dossier", "match"), {stage: PARTIES for stage in MATCH_STAGES}),
     "records.record#budget_pack": Rule(record("budget_pack", "match"), by_stage(
         ("pilot", "adopted"), PARTIES_MUNICIPAL_SIDE, HIDDEN)),
+    # 選定の記録: the challenge's municipality and coordinators, never a company; none frozen yet → 404
+    "records.record#selection": Rule(record("selection", "challenge"), PACK_STATES),
+    "records.selection_docx": Rule(challenge_ident, PACK_STATES),
+    "records.selection_xlsx": Rule(challenge_ident, PACK_STATES),
 }
 
 
@@ -432,6 +444,7 @@ POST_POLICY: dict[str, PostRule] = {
     "municipality.move_challenge": PostRule(challenge_in("draft"), "-", "302 ok 404 403 403 403 403 302"),
     "municipality.add_criterion": PostRule(challenge_in("published"), "-", "302 ok 404 403 403 403 403 302"),
     "municipality.score_proposal": PostRule(challenge_in("published"), "-", "302 ok 404 403 403 403 403 302"),
+    "municipality.select_proposal": PostRule(challenge_in("published"), "-", "302 ok 404 403 403 403 403 302"),
     # Company
     "company.new_solution": PostRule(none, "-", "302 403 403 ok ok 403 403 302"),
     "company.edit_solution": PostRule(solution_in("active"), "-", "302 403 403 ok 403 403 ok 302"),

@@ -20,12 +20,22 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import ActForm, AdoptForm, CloseForm, UpdateForm
 from matchmaker.matches.timeline import dashboard_groups, my_matches, timeline
-from matchmaker.services import conflicts, notify, pilots, procurement, proposals
+from matchmaker.services import conflicts, notify, pilots, procurement, proposals, selection
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from matchmaker.transactions import writes
-from models import Challenge, Match, Notification, Proposal, Solution, SoundingBooking, User, db
+from models import (
+    Challenge,
+    Match,
+    Notification,
+    Proposal,
+    SelectionRecord,
+    Solution,
+    SoundingBooking,
+    User,
+    db,
+)
 from models.match import STAGE_LABELS, MatchStage
 
 M = MatchStage
@@ -134,7 +144,14 @@ def match(match_id: int) -> str:
         can_manage_pilot=pilots.can_manage(item, user), close_form=CloseForm(), update_form=UpdateForm(),
         is_case=match_service.is_case(item), money=None if user.is_company else procurement.money_check_of(item),
         route_options=procurement.ROUTE_OPTIONS, can_budget_pack=pilots.can_view_budget_pack(item, user),
+        selection_pack=_visible_pack(item, user),
     )
+
+
+def _visible_pack(item: Match, user: Any) -> SelectionRecord | None:
+    """The challenge's frozen selection record, for its municipality and coordinators only."""
+    pack = selection.record_of(item.challenge)
+    return pack if pack is not None and pack.can_view(user) else None
 
 
 @bp.route("/<int:match_id>/close", methods=["GET", "POST"])

@@ -116,3 +116,13 @@ class CriterionForm(FlaskForm):
 
 class ScoreSheetForm(FlaskForm):
     """CSRF only: the scores arrive as ``score-<criterion id>`` fields for one proposal."""
+
+
+class SelectionForm(FlaskForm):
+    """提案の選定: one proposal and the reason; the selection evidence pack freezes with it."""
+
+    proposal_id = SelectField(_l("選定する提案"), coerce=str, validate_choice=True,
+                              validators=[DataRequired(message=_l("選定する提案を選んでください。"))])
+    reason = TextAreaField(_l("選定の理由"), validators=[DataRequired(message=_l("選定の理由を入力してください。")),
+                                                      Length(max=5_000)],
+                           description=_l("評価の結果と、この提案を選んだ理由。選定理由書・随意契約理由書の下書きに載ります。確定後は変更できません。"))

@@ -11,9 +11,15 @@ from werkzeug.wrappers import Response
 
 from matchmaker.args import number
 from matchmaker.auth import MUNICIPAL_ROLES, require_roles, viewable_or_404
-from matchmaker.municipality.forms import ChallengeForm, CriterionForm, MoveForm, ScoreSheetForm
+from matchmaker.municipality.forms import (
+    ChallengeForm,
+    CriterionForm,
+    MoveForm,
+    ScoreSheetForm,
+    SelectionForm,
+)
 from matchmaker.services import challenges as challenge_service
-from matchmaker.services import clarity, evaluation, todo
+from matchmaker.services import clarity, evaluation, selection, todo
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Challenge, Proposal, User, db
 from models.codes import ChallengeStatus
@@ -189,11 +195,40 @@ def evaluation_sheet(challenge_id: int) -> str:
     return render_evaluation(item, CriterionForm())
 
 
-def render_evaluation(item: Challenge, form: CriterionForm) -> str:
+def selection_form(item: Challenge, rows: list[evaluation.SheetRow]) -> SelectionForm:
+    form = SelectionForm()
+    form.proposal_id.choices = [("", "—")] + [(str(r.proposal.id), f"{r.proposal.organisation.name}：{r.proposal.title}")
+                                               for r in rows]
+    return form
+
+
+def render_evaluation(item: Challenge, form: CriterionForm, select_form: SelectionForm | None = None) -> str:
     criteria, rows = evaluation.sheet(item)
     return render_template("municipality/evaluation.html", challenge=item, form=form, criteria=criteria, rows=rows,
                            mine=evaluation.my_scores(item, acting_user()), score_form=ScoreSheetForm(),
-                           total_weight=sum(c.weight for c in criteria))
+                           total_weight=sum(c.weight for c in criteria), pack=selection.record_of(item),
+                           select_form=select_form or selection_form(item, rows))
+
+
+@bp.route("/challenges/<int:challenge_id>/evaluation/select", methods=["POST"])
+def select_proposal(challenge_id: int) -> str | Response:
+    """Select one proposal with the reason: the challenge's selection evidence pack freezes."""
+    item = load_evaluable(challenge_id)
+    form = selection_form(item, evaluation.sheet(item)[1])
+    if form.validate_on_submit():
+        proposal = db.session.get(Proposal, number(form.proposal_id.data) or 0)
+        if proposal is None or proposal.challenge_id != item.id:
+            abort(404)
+        try:
+            selection.select_proposal(proposal, acting_user(), form.reason.data or "")
+        except FieldError as error:
+            db.session.rollback()
+            put_on_form(form, error)
+        else:
+            db.session.commit()
+            flash(_("提案を選定し、選定の記録を確定しました。"), "success")
+            return redirect(url_for("records.record", kind="selection", ident=item.id))
+    return render_evaluation(item, CriterionForm(formdata=None), form)
 
 
 @bp.route("/challenges/<int:challenge_id>/evaluation/criteria", methods=["POST"])

@@ -23,12 +23,16 @@ from matchmaker.matches.timeline import timeline
 from matchmaker.matches.views import load_match
 from matchmaker.public.presenters import challenge_sections
 from matchmaker.records import bp, disclosures, pdf
+from matchmaker.records import selection as selection_pack
 from matchmaker.records.documents import Document
-from matchmaker.services import clarity, fiscal, handover, pilots, procurement
+from matchmaker.services import audit, clarity, fiscal, handover, pilots, procurement, selection
 from matchmaker.services.budget_pack import budget_pack
 from matchmaker.services.challenges import local_today
-from models import Challenge, Proposal, SoundingBooking
+from models import Challenge, Proposal, SelectionRecord, SoundingBooking, db
 from models.match import MatchStage
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,24 @@ def _dossier(ident: int) -> Document:
                      "dossier": handover.dossier(item, current_user)})
 
 
+def selection_record_or_404(ident: int) -> SelectionRecord:
+    """The challenge's frozen pack: its municipality and coordinators; 404 for everyone else and
+    while nothing is frozen (a company never learns whether one exists)."""
+    challenge = db.session.get(Challenge, ident)
+    item = selection.record_of(challenge) if challenge is not None else None
+    if item is None or not item.can_view(current_user):
+        abort(404)
+    return item
+
+
+def _selection(ident: int) -> Document:
+    item = selection_record_or_404(ident)
+    return Document("records/selection.html", item.challenge_id,
+                    url_for("matches.match", match_id=item.match_id),
+                    {"pack": item, "heading": selection_pack.title(item), "facts": selection_pack.facts(item),
+                     "tables": selection_pack.tables(item)})
+
+
 RECORDS: dict[str, RecordKind] = {
     "challenge": RecordKind(_l("課題記録"), _challenge, needs_login=False),
     "proposal": RecordKind(_l("提案書"), _proposal),
@@ -105,6 +127,7 @@ RECORDS: dict[str, RecordKind] = {
     "qa_disclosure": RecordKind(_l("質疑応答記録（開示版）"), disclosures.questions),
     "budget_pack": RecordKind(_l("予算要求資料（実証実験）"), _budget_pack),
     "dossier": RecordKind(_l("引継書（マッチの継続性の記録）"), _dossier),
+    "selection": RecordKind(_l("選定の記録（公平性）"), _selection),
 }
 
 
@@ -145,3 +168,28 @@ def record_pdf(kind: str, ident: int) -> Response | tuple[str, int]:
     response.headers["Content-Disposition"] = f"attachment; filename={kind}-{document.number}.pdf; " \
                                               f"filename*=UTF-8''{filename}"
     return response
+
+
+def _download(ident: int, suffix: str, mimetype: str, write: Callable[[SelectionRecord], bytes]) -> Response:
+    kind, document = _load("selection", ident)
+    item: SelectionRecord = document.context["pack"]
+    body = write(item)
+    audit.record(current_user, "selection.exported", item, to_state=suffix)
+    db.session.commit()
+    response = Response(body, mimetype=mimetype)
+    filename = quote(f"{kind.title}_{ident}.{suffix}")
+    response.headers["Content-Disposition"] = f"attachment; filename=selection-{ident}.{suffix}; " \
+                                              f"filename*=UTF-8''{filename}"
+    return response
+
+
+@bp.route("/selection/<int:ident>.docx")
+def selection_docx(ident: int) -> Response:
+    """The 選定理由書 / 随意契約理由書 draft as Word."""
+    return _download(ident, "docx", DOCX, selection_pack.to_docx)
+
+
+@bp.route("/selection/<int:ident>.xlsx")
+def selection_xlsx(ident: int) -> Response:
+    """The pack's data as Excel: a summary sheet and one sheet per table."""
+    return _download(ident, "xlsx", XLSX, selection_pack.to_xlsx)

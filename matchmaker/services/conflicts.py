@@ -46,6 +46,7 @@ REFUSALS: dict[str, tuple[str, Any]] = {
     "uq_contract_limit_organisation_id": (FORM, _l("ほぼ同時に別の方が少額随意契約の限度額を保存しました。内容を確かめて、もう一度保存してください。")),
     "uq_delivery_mark_key": (FORM, _l("この通知は既に送信済みです。")),
     "uq_disclosure_inquiry_open": ("organisation_id", _l("この記録について、この事業者への意見照会が既に進行中です。照会の一覧から開いてください。")),
+    "uq_selection_record_challenge_id": (FORM, _l("この課題の選定の記録は既に確定しています。確定した記録は変更できません。")),
 }
 
 

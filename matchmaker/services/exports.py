@@ -155,20 +155,27 @@ def to_csv(table: Table) -> bytes:
 
 
 def to_xlsx(table: Table) -> bytes:
+    return tables_to_xlsx([table])
+
+
+def tables_to_xlsx(tables: Sequence[Table]) -> bytes:
+    """One sheet per table (named by it), bold frozen header, columns as wide as their text."""
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = table.name
-    sheet.append(list(table.header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table.rows:
-        sheet.append([safe_cell(v) for v in row])
-    sheet.freeze_panes = "A2"
-    for column in sheet.columns:
-        letter = column[0].column_letter
-        width = max((len(str(c.value)) for c in column[:50] if c.value is not None), default=8)
-        sheet.column_dimensions[letter].width = min(max(width + 2, 8), 50)
+    default = workbook.active
+    assert default is not None
+    workbook.remove(default)
+    for table in tables:
+        sheet = workbook.create_sheet(table.name[:31])
+        sheet.append([safe_cell(v) for v in table.header])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            sheet.append([safe_cell(v) for v in row])
+        sheet.freeze_panes = "A2"
+        for column in sheet.columns:
+            letter = column[0].column_letter
+            width = max((len(str(c.value)) for c in column[:50] if c.value is not None), default=8)
+            sheet.column_dimensions[letter].width = min(max(width + 2, 8), 50)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

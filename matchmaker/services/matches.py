@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import contains_eager
 
-from matchmaker.services import audit, conflicts, notify, procurement
+from matchmaker.services import audit, conflicts, notify, procurement, selection
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
 from models import Challenge, Match, MatchEvent, Pilot, Proposal, Solution, User, db
@@ -305,7 +305,9 @@ def adopt(match: Match, user: User, *, fiscal_year: int, route: str, amount: int
     match.negotiated_ground = negotiated_ground if route == "negotiated" else None
     match.adopted_at = adopted_on or local_today()
     match.adoption_note = (note or "").strip() or None
-    return advance(match, M.ADOPTED.value, user, match.adoption_note)
+    event = advance(match, M.ADOPTED.value, user, match.adoption_note)
+    selection.freeze_at_adoption(match, user)  # the first decision on the challenge freezes its pack
+    return event
 
 
 def open_proposals_of(match: Match) -> list[Proposal]:
