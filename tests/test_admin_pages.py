@@ -257,3 +257,36 @@ def test_exposure_page_lists_companies_by_appearances(client, login_as, db):
     assert rows[0].select_one(".share").text == "80.0%"
     page = get_page(client, "admin.exposure", days=90)
     assert page.select("#exposure tbody tr")[0].select_one("td").text == "小さな会社"
+
+
+def test_exposure_page_counts_invitations_and_proposals_per_company(client, login_as, db):
+    from datetime import UTC, datetime, timedelta
+
+    from matchmaker.services import proposals as proposal_service
+    from matchmaker.services.challenges import local_today as today
+    from models import CompanyExposure
+    from tests import pipeline_factories as pf
+
+    invited_co, quiet_co = pf.make_company(name="声をかけられた会社"), pf.make_company(name="提案だけした会社")
+    challenge = pf.make_challenge(status="published")
+    owner = pf.make_user("municipal", organisation=challenge.organisation)
+    invited_match = pf.make_match(challenge, pf.make_solution(invited_co), stage="proposal", origin="municipality_invite")
+    proposal = pf.make_proposal(invited_match, pf.make_user("company", organisation=invited_co))
+    proposal_service.invite_to_sounding(proposal, owner)
+    quiet_match = pf.make_match(challenge, pf.make_solution(quiet_co), stage="proposal")
+    pf.make_proposal(quiet_match, pf.make_user("company", organisation=quiet_co))
+    old = pf.make_proposal(pf.make_match(pf.make_challenge(status="published"), pf.make_solution(quiet_co),
+                                         stage="proposal"), pf.make_user("company", organisation=quiet_co))
+    old.submitted_at = datetime.now(UTC) - timedelta(days=45)
+    db.session.add(CompanyExposure(organisation=quiet_co, day=today(), shown=4, top3=1))
+    login_as("coordinator")
+    rows = {r.select_one("td").text: r for r in get_page(client, "admin.exposure", days=30).select("#exposure tbody tr")}
+    assert set(rows) == {"声をかけられた会社", "提案だけした会社"}
+    invited_row, quiet_row = rows["声をかけられた会社"], rows["提案だけした会社"]
+    assert (invited_row.select_one(".invited").text, invited_row.select_one(".proposed").text) == ("2", "1")
+    assert (quiet_row.select_one(".invited").text, quiet_row.select_one(".proposed").text) == ("0", "1")
+    assert (quiet_row.select_one(".shown").text, invited_row.select_one(".shown").text) == ("4", "0")
+    rows = {r.select_one("td").text: r for r in get_page(client, "admin.exposure", days=90).select("#exposure tbody tr")}
+    assert rows["提案だけした会社"].select_one(".proposed").text == "2"
+    board = get_page(client, "coordinator.board")
+    assert board.select_one("#board-exposure-link")["href"] == "/admin/exposure"

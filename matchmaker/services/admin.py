@@ -7,17 +7,18 @@ each company in recommendation lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.sql import Select
 
+from matchmaker.i18n import JST
 from matchmaker.services import audit, passwords
 from matchmaker.services.accounts import find_user_by_email
 from matchmaker.services.errors import FieldError
-from models import AuditEvent, Challenge, CompanyExposure, Organisation, Solution, User, db
+from models import AuditEvent, Challenge, CompanyExposure, Match, Organisation, Proposal, Solution, User, db
 from models.codes import COMPANY_SIZES, PREFECTURES, OrgKind, Role, is_valid_lg_code
 
 STAFF_ROLES: tuple[str, ...] = (Role.COORDINATOR.value, Role.ADMIN.value)
@@ -200,15 +201,39 @@ def recent_events(limit: int = 15) -> list[AuditEvent]:
 @dataclass(frozen=True)
 class ExposureRow:
     organisation: Organisation
-    shown: int
-    top3: int
+    shown: int  # appearances in recommendation lists (推薦)
+    top3: int  # of those, at ranks 1–3: the slots people read (表示)
     days: int
     share: float  # of all appearances in the period, 0..1
     active_profiles: int
+    invited: int = 0  # matches opened by a municipality's invitation + proposals invited to a sounding
+    proposed: int = 0  # proposals submitted
+
+
+def _counted(query: Select[Any]) -> dict[int, int]:
+    return {int(org): int(n) for org, n in db.session.execute(query).tuples().all()}
+
+
+def _invited_and_proposed(start: date, end: date) -> tuple[dict[int, int], dict[int, int]]:
+    """Per company over the Japanese calendar days ``start``..``end``: invitations and proposals."""
+    since = datetime.combine(start, time(0), tzinfo=JST)
+    until = datetime.combine(end + timedelta(days=1), time(0), tzinfo=JST)
+    by_invite = _counted(select(Solution.organisation_id, func.count(Match.id)).join(Match.solution).where(
+        Match.origin == "municipality_invite", Match.created_at >= since, Match.created_at < until)
+        .group_by(Solution.organisation_id))
+    to_sounding = _counted(select(Proposal.organisation_id, func.count(AuditEvent.id)).join(
+        Proposal, (AuditEvent.object_type == "proposal") & (AuditEvent.object_id == Proposal.id)).where(
+        AuditEvent.action == "proposal.invited", AuditEvent.at >= since, AuditEvent.at < until)
+        .group_by(Proposal.organisation_id))
+    proposed = _counted(select(Proposal.organisation_id, func.count(Proposal.id)).where(
+        Proposal.submitted_at >= since, Proposal.submitted_at < until).group_by(Proposal.organisation_id))
+    invited = {org: by_invite.get(org, 0) + to_sounding.get(org, 0) for org in by_invite.keys() | to_sounding.keys()}
+    return invited, proposed
 
 
 def exposure_by_company(end: date, days: int) -> list[ExposureRow]:
-    """Appearances of each company's profiles in recommendation lists over ``days`` days to ``end``."""
+    """Per company over ``days`` days to ``end``: appearances of its profiles in recommendation lists
+    (all and at ranks 1–3), invitations and proposals — whether a few vendors take every slot."""
     start = end - timedelta(days=days - 1)
     shown = func.sum(CompanyExposure.shown)
     rows = db.session.execute(
@@ -216,18 +241,21 @@ def exposure_by_company(end: date, days: int) -> list[ExposureRow]:
                func.count(CompanyExposure.day))
         .where(CompanyExposure.day >= start, CompanyExposure.day <= end)
         .group_by(CompanyExposure.organisation_id)
-        .order_by(shown.desc())
     ).all()
-    total = sum(int(r[1] or 0) for r in rows) or 1
-    ids = [r[0] for r in rows]
+    exposure = {org: (int(s or 0), int(t or 0), int(d)) for org, s, t, d in rows}
+    invited, proposed = _invited_and_proposed(start, end)
+    ids = set(exposure) | set(invited) | set(proposed)
+    total = sum(e[0] for e in exposure.values()) or 1
     organisations = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
     profiles = dict(db.session.execute(
         select(Solution.organisation_id, func.count(Solution.id))
         .where(Solution.organisation_id.in_(ids), Solution.active.is_(True))
         .group_by(Solution.organisation_id)
     ).tuples().all())
-    return [
-        ExposureRow(organisation=organisations[org_id], shown=int(s or 0), top3=int(t or 0), days=int(d),
-                    share=int(s or 0) / total, active_profiles=int(profiles.get(org_id, 0)))
-        for org_id, s, t, d in rows
-    ]
+    result = []
+    for org_id in ids:
+        s, t, d = exposure.get(org_id, (0, 0, 0))
+        result.append(ExposureRow(organisation=organisations[org_id], shown=s, top3=t, days=d, share=s / total,
+                                  active_profiles=int(profiles.get(org_id, 0)), invited=invited.get(org_id, 0),
+                                  proposed=proposed.get(org_id, 0)))
+    return sorted(result, key=lambda r: (-r.shown, -r.proposed, -r.invited, r.organisation.name))
