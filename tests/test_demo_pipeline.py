@@ -297,3 +297,24 @@ def test_the_demo_shows_a_third_party_inquiry_awaiting_the_company(demo: dict[st
     assert record.select_one("#inquiries-link a") is not None
     page = get_page(client, "records.inquiry", inquiry_id=inquiry.id)
     assert page.select_one("#inquiry-status")["data-status"] == "awaiting"
+
+
+def test_the_demo_has_frozen_selection_records_a_coordinator_finds_from_the_board(
+        demo: dict[str, User], db: Any, client: Any) -> None:
+    from models import SelectionRecord
+
+    packs = all_(db, SelectionRecord)
+    kobe = next(p for p in packs if p.challenge.organisation.name == "神戸市")
+    assert kobe.decision == "adopted" and "第2号" in kobe.reason
+    assert [c["name"] for c in kobe.data["evaluation"]["criteria"]] == ["課題の理解度", "実現可能性", "費用の妥当性",
+                                                                       "個人情報の取扱い"]
+    assert kobe.data["evaluation"]["averages"][0]["weighted"] == pytest.approx(4.5)
+    assert len(packs) >= 2  # every demo adoption froze its challenge's record
+    login(client, "coordinator")
+    board_page = get_page(client, "coordinator.board")
+    assert board_page.select_one(f'a[href="{url_for("matches.match", match_id=kobe.match_id, _external=False)}"]')
+    match_page = get_page(client, "matches.match", match_id=kobe.match_id)
+    href = match_page.select_one("#selection-pack-link a")["href"]
+    pack_page = page_text(get_page(client, "records.record", kind="selection", ident=kobe.challenge_id))
+    assert href.endswith(f"/records/selection/{kobe.challenge_id}")
+    assert "随意契約理由書（案）" in pack_page and "個人情報の取扱い" in pack_page

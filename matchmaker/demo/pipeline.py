@@ -41,7 +41,17 @@ from matchmaker.demo.accounts import EMAIL_DOMAIN
 from matchmaker.demo.loader import DemoData
 from matchmaker.i18n import JST, fiscal_year_of
 from matchmaker.records.disclosures import dialogue_fields
-from matchmaker.services import audit, fiscal, handover, pilots, proposals, qa, sounding, third_party
+from matchmaker.services import (
+    audit,
+    evaluation,
+    fiscal,
+    handover,
+    pilots,
+    proposals,
+    qa,
+    sounding,
+    third_party,
+)
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
@@ -781,12 +791,17 @@ def story_kobe_adoption(scene: Scene) -> None:
     })
     with scene.on(-190, 14):
         proposals.shortlist(proposal, owner)
+    with scene.on(-188, 10):  # the evaluation sheet; the adoption below freezes the selection record
+        for name, weight, score in (("課題の理解度", 30, 5), ("実現可能性", 30, 4), ("費用の妥当性", 20, 4),
+                                    ("個人情報の取扱い", 20, 5)):
+            evaluation.set_score(proposal, evaluation.add_criterion(vacant, owner, name, weight), owner, score)
     year = fiscal_year_of(scene.day(-160))
     _settle_challenge(scene, vacant, owner, proposed=-210, closed=-185, fiscal_year=year)
     with scene.on(-160, 11):
         match_service.adopt(proposal.match, owner, fiscal_year=year, route="negotiated", amount=6_600_000,
                             adopted_on=scene.day(-160), negotiated_ground="2",
-                            note="提案内容をもとに随意契約を締結。まず苦情案件100件の所有者調査から着手する。")
+                            note="評価シートの加重平均4.5点。庁内データと所有者調査を一括して担える事業者が他になく、"
+                                 "競争入札に適しないため随意契約（第2号）を締結。まず苦情案件100件の所有者調査から着手する。")
 
 
 def story_toyooka_closed(scene: Scene) -> None:
