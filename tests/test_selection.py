@@ -230,3 +230,18 @@ def test_the_match_page_and_the_sheet_link_the_pack_for_the_municipality_only(cl
     assert sheet.select_one("#selection-link") is not None and sheet.select_one("#selection-form") is None
     login_as(w["author"])
     assert get_page(client, "matches.match", match_id=w["match"].id).select_one("#selection-pack-link") is None
+
+
+@pytest.mark.parametrize("proposal_id", ["9" * 40, "\x00", "-1", "１２", ""])
+def test_hostile_selection_posts_are_refused_on_the_form(client: Any, login_as: Any, proposal_id: str) -> None:
+    """The fuzz test's world already has a frozen pack (its sheet shows no form), so the hostile values
+    are sent here: an unknown proposal or a NUL in the reason is a message, never a 500."""
+    w = _world()
+    login_as(w["a"])
+    url = url_for("municipality.select_proposal", challenge_id=w["challenge"].id)
+    response = client.post(url, data={"proposal_id": proposal_id, "reason": "理由\x00" + "あ" * 6000})
+    assert response.status_code == 200 and response.get_data(as_text=True).count('aria-invalid="true"') >= 1
+    assert db.session.scalar(select(func.count()).select_from(SelectionRecord)) == 0
+    response = client.post(url, data={"proposal_id": str(w["winner"].id), "reason": "理由\x00です"})
+    assert response.status_code == 302
+    assert db.session.scalars(select(SelectionRecord)).one().reason == "理由です"
