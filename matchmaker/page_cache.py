@@ -20,6 +20,7 @@ neither served from nor stored in the cache, and signed-in members never touch i
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import time
@@ -33,9 +34,11 @@ from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 
+from matchmaker.services.challenges import local_today
 from models import Challenge, Match, Organisation, Pilot, Question, Solution, Sounding, db
+from models.base import count_and_latest
 from models.codes import ChallengeStatus
 from models.match import MatchStage
 
@@ -61,14 +64,12 @@ class PageCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # pages served from the cache (the tests read it)
 
     def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], max_age: float) -> str | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.fingerprint != fingerprint or time.monotonic() - entry.stored_at > max_age:
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
@@ -81,9 +82,8 @@ class PageCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def cache_of(app: Any) -> PageCache:
@@ -95,21 +95,20 @@ def cache_of(app: Any) -> PageCache:
 
 def public_fingerprint() -> tuple[Any, ...]:
     """Counts and latest changes of everything a public page shows, in one round trip."""
+    return tuple(db.session.execute(_fingerprint_query()).one())
 
-    def summary(model: Any, changed: Any, *where: Any) -> list[Any]:
-        return [select(func.count(model.id)).where(*where).scalar_subquery(),
-                select(func.max(changed)).where(*where).scalar_subquery()]
 
-    parts = [
-        *summary(Challenge, Challenge.updated_at, Challenge.status.in_(_PUBLIC_STATUSES)),
-        *summary(Organisation, Organisation.updated_at),
-        *summary(Solution, Solution.updated_at, Solution.active.is_(True)),
-        *summary(Match, Match.updated_at, Match.stage.in_(_PUBLIC_STAGES)),
-        *summary(Pilot, Pilot.updated_at),
-        *summary(Question, Question.answered_at, Question.answered_at.is_not(None)),
-        *summary(Sounding, Sounding.updated_at),
-    ]
-    return tuple(db.session.execute(select(*parts)).one())
+@functools.cache
+def _fingerprint_query() -> Select[Any]:
+    return select(
+        *count_and_latest(Challenge, Challenge.updated_at, Challenge.status.in_(_PUBLIC_STATUSES)),
+        *count_and_latest(Organisation, Organisation.updated_at),
+        *count_and_latest(Solution, Solution.updated_at, Solution.active.is_(True)),
+        *count_and_latest(Match, Match.updated_at, Match.stage.in_(_PUBLIC_STAGES)),
+        *count_and_latest(Pilot, Pilot.updated_at),
+        *count_and_latest(Question, Question.answered_at, Question.answered_at.is_not(None)),
+        *count_and_latest(Sounding, Sounding.updated_at),
+    )
 
 
 def _cacheable() -> bool:
@@ -128,11 +127,8 @@ def public_page(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _cacheable():
             return view(*args, **kwargs)
-        from matchmaker.services.challenges import local_today
-
         cache = cache_of(current_app)
-        key = (request.endpoint, request.full_path, str(get_locale()), local_today().isoformat(),
-               bool(current_app.config.get("DEMO_MODE")))
+        key = (request.full_path, str(get_locale()), local_today().isoformat(), bool(current_app.config.get("DEMO_MODE")))
         fingerprint = public_fingerprint()
         body = cache.get(key, fingerprint, current_app.config["PAGE_CACHE_SECONDS"])
         if body is not None:

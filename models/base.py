@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +38,14 @@ else:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def count_and_latest(model: Any, changed: Any, *where: Any) -> list[Any]:
+    """Scalar subqueries of the number of rows of ``model`` (matching ``where``) and their latest
+    ``changed`` value: together they change whenever such a row is added, changed or removed, which
+    is how the fitted index and the page cache tell in one round trip whether their data moved."""
+    return [select(func.count(model.id)).where(*where).scalar_subquery(),
+            select(func.max(changed)).where(*where).scalar_subquery()]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -96,9 +96,9 @@ def test_members_never_get_the_anonymous_page_and_never_fill_the_cache(app, clie
     user = login_as(pair.owner)
     member = client.get(path).text
     assert "ログアウト" in member and user.name in member
-    entries = len(cache_of(app)._entries)
+    entries = len(cache_of(app))
     client.get(url_for("public.challenges"))
-    assert len(cache_of(app)._entries) == entries
+    assert len(cache_of(app)) == entries
 
 
 def test_each_visitor_gets_their_own_csrf_token_and_the_language_switch_works(app, db):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app, g
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from embeddings import Encoder, load_encoder, text_hash
@@ -24,7 +24,7 @@ from matchmaker.jobs import after_commit_batch
 from matchmaker.locks import named_lock
 from matchmaker.refreshing import refreshing
 from models import Challenge, Organisation, Solution, StoredVector, db
-from models.base import sqlite_writes_ahead
+from models.base import count_and_latest, sqlite_writes_ahead
 from models.challenge import TEXT_FIELDS as CHALLENGE_TEXT_FIELDS
 from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
 
@@ -227,14 +227,9 @@ def _state_key(model_id: str) -> tuple[Any, ...]:
     """What the index depends on, in one round trip: row counts and last changes of challenges,
     profiles, organisations (a challenge's document carries its organisation's prefecture) and
     this model's vectors."""
-    parts: list[Any] = []
-    for model in (Challenge, Solution, Organisation):
-        parts += [select(func.count(model.id)).scalar_subquery(),
-                  select(func.max(model.updated_at)).scalar_subquery()]
-    vectors = select(func.count(StoredVector.id).label("n"), func.max(StoredVector.updated_at).label("last")).where(
-        StoredVector.model_id == model_id).subquery()
-    row = db.session.execute(select(*parts, vectors.c.n, vectors.c.last)).one()
-    return (model_id, *row)
+    parts = [part for model in (Challenge, Solution, Organisation) for part in count_and_latest(model, model.updated_at)]
+    parts += count_and_latest(StoredVector, StoredVector.updated_at, StoredVector.model_id == model_id)
+    return (model_id, *db.session.execute(select(*parts)).one())
 
 
 def fitted_index() -> FittedIndex:
