@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import SEARCH_WORDS, prepare_database
+from bench.load import SEARCH_WORDS, percentile, prepare_database
 from bench.machine import machine_header
 
 
@@ -75,8 +75,7 @@ def main() -> None:
                 cpu.append((time.process_time() - started) * 1000)
                 queries += len(statements) - before
                 assert response.status_code == 200, (path, response.status_code)
-        cpu.sort()
-        print(f"{label:<22} CPU ms per page: p50 {statistics.median(cpu):6.2f}  p95 {cpu[int(0.95 * (len(cpu) - 1))]:6.2f}"
+        print(f"{label:<22} CPU ms per page: p50 {percentile(cpu, 50):6.2f}  p95 {percentile(cpu, 95):6.2f}"
               f"  mean {statistics.fmean(cpu):6.2f}   statements per page {queries / len(cpu):5.1f}")
 
 
