@@ -34,6 +34,14 @@ def reciprocal_ranks(fused: np.ndarray, data: RetrievalSet) -> np.ndarray:
                        for query_id, row in zip(data.query_ids, fused)])
 
 
+def paired_interval(diff: np.ndarray, resamples: int) -> tuple[float, float]:
+    """95% bootstrap interval of the mean of per-query differences (resampling queries, seed 0)."""
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, len(diff), size=(resamples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, required=True)
@@ -48,10 +56,7 @@ def main() -> None:
     lexical = reciprocal_ranks(scores["lexical"], data)
     hybrid = reciprocal_ranks(rrf(scores, HYBRID_WEIGHTS, RankerConfig.rrf_k), data)
     diff = hybrid - lexical
-    rng = np.random.default_rng(0)
-    picks = rng.integers(0, len(diff), size=(args.resamples, len(diff)))
-    means = diff[picks].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
+    low, high = paired_interval(diff, args.resamples)
     print(machine_header())
     print(f"# {args.set.name}: {len(diff)} queries; lexical={args.lexical} encoder={args.encoder}")
     print(f"MRR@10 lexical {lexical.mean():.4f}  hybrid {hybrid.mean():.4f}  "

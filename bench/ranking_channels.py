@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_header
+from bench.paired_compare import paired_interval
 from embeddings.config import RankerConfig
 from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.devset_eval import documents
@@ -253,20 +254,13 @@ def site_runs(data: RetrievalSet, encode: Encoded, config: RankerConfig,
             for qid, c in zip(data.query_ids, challenges)}
 
 
-def interval(diff: np.ndarray, resamples: int) -> tuple[float, float]:
-    rng = np.random.default_rng(0)
-    means = diff[rng.integers(0, len(diff), size=(resamples, len(diff)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def report(name: str, rows: dict[str, dict[str, np.ndarray]], baseline: str, resamples: int) -> None:
     base = rows[baseline]["MRR@10"]
     print(f"\n## {name} ({len(base)} queries; baseline = {baseline})")
     print(f"{'ranking':28s} MRR@10  nDCG@10 R@1    R@5    R@10   ΔMRR@10 vs baseline [95% CI]")
     for method, m in rows.items():
         d = m["MRR@10"] - base
-        low, high = interval(d, resamples)
+        low, high = paired_interval(d, resamples)
         print(f"{method:28s} " + " ".join(f"{m[k].mean():.3f} " for k in
                                           ("MRR@10", "nDCG@10", "R@1", "R@5", "R@10"))
               + f" {d.mean():+.3f} [{low:+.3f}, {high:+.3f}]")
