@@ -170,15 +170,21 @@ def _resolve(path: str) -> Callable[..., Any]:
 _worker_app: Flask | None = None
 
 
-def run_job(path: str, *args: Any) -> None:
-    """What an RQ worker executes: the job's function inside the worker's app context."""
+def _worker() -> Flask:
+    """The app of this RQ worker process, made on its first job."""
     global _worker_app
     if _worker_app is None:
         from matchmaker import create_app
 
         _worker_app = create_app()
+    return _worker_app
+
+
+def run_job(path: str, *args: Any) -> None:
+    """What an RQ worker executes: the job's function inside the worker's app context."""
+    app = _worker()
     fn = _resolve(path)
-    with _worker_app.app_context():
+    with app.app_context():
         from models import db
 
         try:
@@ -189,15 +195,11 @@ def run_job(path: str, *args: Any) -> None:
 
 def run_batch_job(path: str, items: list[Any]) -> None:
     """What an RQ worker executes for a batch job: ``fn(items + the items it claims)``."""
-    global _worker_app
-    if _worker_app is None:
-        from matchmaker import create_app
-
-        _worker_app = create_app()
+    app = _worker()
     fn = _resolve(path)
-    runner: JobRunner = _worker_app.extensions["jobs"]
+    runner: JobRunner = app.extensions["jobs"]
     batch = list(dict.fromkeys([*items, *claim_waiting(runner.queue(), path, MAX_BATCH - len(items))]))
-    with _worker_app.app_context():
+    with app.app_context():
         from models import db
 
         try:
