@@ -91,11 +91,6 @@ def reembed_batch(items: Sequence[tuple[str, int]]) -> int:
     return _embed_entities(entities) if entities else 0
 
 
-def reembed(kind: str, entity_id: int) -> int:
-    """One entity's vectors (jobs queued in Redis before batching was introduced call this)."""
-    return reembed_batch([(kind, entity_id)])
-
-
 def sync_all_vectors(batch_size: int = 32, wait: float = 0.0) -> int:
     """Embed every slot that is missing or stale for the configured encoder.
 

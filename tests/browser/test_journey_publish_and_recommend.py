@@ -201,7 +201,7 @@ def test_municipality_publishes_and_company_finds_it(ui: Any, live_site: Any) ->
     assert ui.console_errors() == []
     assert not vectors_pending, (
         "after the background jobs finished, the recommendations still say that vectors are being computed: "
-        "the re-embedding job of the new challenge failed (see 'job reembed(...) failed' in the captured log)")
+        "the re-embedding job of the new challenge failed (see 'job reembed_batch(...) failed' in the captured log)")
 
 
 def _english(msgid: str) -> str:
