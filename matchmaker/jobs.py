@@ -215,16 +215,16 @@ def claim_waiting(queue: Any, path: str, limit: int) -> list[Any]:
     so a job is run by exactly one worker. A claimed job is deleted; if this worker dies before it
     writes, the start-up sweep finds the work again.
     """
-    from rq.exceptions import NoSuchJobError
     from rq.job import Job as RQJob
 
     claimed: list[Any] = []
-    for job_id in queue.get_job_ids(0, 4 * MAX_BATCH):
+    if limit <= 0:
+        return claimed
+    ids = queue.get_job_ids(0, 4 * MAX_BATCH)
+    for job_id, job in zip(ids, RQJob.fetch_many(ids, connection=queue.connection)):  # one round trip
         if len(claimed) >= limit:
             break
-        try:
-            job = RQJob.fetch(job_id, connection=queue.connection)
-        except NoSuchJobError:
+        if job is None:
             continue
         if job.func_name != f"{__name__}.run_batch_job" or len(job.args) != 2 or job.args[0] != path:
             continue
