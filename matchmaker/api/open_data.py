@@ -143,7 +143,7 @@ def open_challenges_json() -> Response:
 @blp.response(200, CSV_SCHEMA, content_type="text/csv", headers=LICENSE_HEADERS)
 def open_cases_csv() -> Response:
     """The whole case library as CSV, newest first as on /matches/cases (CC BY 4.0; columns in docs/api.md)."""
-    rows = [case_row(case_data(m)) for m in match_service.cases()]
+    rows = [case_row(case_data(m)) for m in match_service.cases(with_kpis=True)]
     return _download(exports.to_csv(exports.Table("cases", CASE_COLUMNS, rows)), "matchmaker-cases.csv")
 
 
@@ -151,5 +151,5 @@ def open_cases_csv() -> Response:
 @blp.response(200, OpenDataCases, headers=LICENSE_HEADERS)
 def open_cases_json() -> Response:
     """The whole case library as JSON, each case as GET /cases/{id} answers (CC BY 4.0)."""
-    items = OpenDataCases().dump(_envelope("cases", [case_data(m) for m in match_service.cases()]))
+    items = OpenDataCases().dump(_envelope("cases", [case_data(m) for m in match_service.cases(with_kpis=True)]))
     return _download(items, "matchmaker-cases.json")

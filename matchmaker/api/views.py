@@ -227,7 +227,8 @@ def case_data(match: Match) -> dict[str, Any]:
 def cases(args: dict[str, Any]) -> Any:
     """The case library (事例集): finished pilots and adoptions, newest first, as on /matches/cases."""
     per_page = args.get("per_page") or int(current_app.config["PAGE_SIZE"])
-    found = match_service.cases(match_service.CaseFilter(text=args["q"].strip(), domain=args.get("domain") or ""))
+    found = match_service.cases(match_service.CaseFilter(text=args["q"].strip(), domain=args.get("domain") or ""),
+                                with_kpis=True)
     start = (args["page"] - 1) * per_page
     return _paged([case_data(m) for m in found[start:start + per_page]], args["page"], per_page, len(found))
 

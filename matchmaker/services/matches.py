@@ -331,9 +331,13 @@ def _case_condition() -> Any:
     return or_(Match.stage == M.ADOPTED.value, Match.pilot_id.in_(reported))
 
 
-def cases(filters: CaseFilter | None = None) -> list[Match]:
-    """The public case library, newest first, optionally searched by text and domain."""
+def cases(filters: CaseFilter | None = None, *, with_kpis: bool = False) -> list[Match]:
+    """The public case library, newest first, optionally searched by text and domain.
+
+    ``with_kpis`` also loads every pilot's KPIs in one more query, for the callers that show them
+    (the API and the open-data files; the case cards do not)."""
     filters = filters or CaseFilter()
+    pilot = contains_eager(Match.pilot)
     query = (select(Match).join(Challenge, Match.challenge_id == Challenge.id)
              .join(Solution, Match.solution_id == Solution.id)
              .outerjoin(Pilot, Match.pilot_id == Pilot.id)
@@ -341,7 +345,7 @@ def cases(filters: CaseFilter | None = None) -> list[Match]:
              # the rows the case cards read, loaded by the same query (not one query per case)
              .options(contains_eager(Match.challenge).joinedload(Challenge.organisation),
                       contains_eager(Match.solution).joinedload(Solution.organisation),
-                      contains_eager(Match.pilot)))
+                      pilot.selectinload(Pilot.kpis) if with_kpis else pilot))
     for word in filters.text.split():
         like = f"%{word}%"
         query = query.where(or_(Challenge.title.ilike(like), Challenge.problem.ilike(like),
