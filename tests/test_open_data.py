@@ -154,6 +154,8 @@ def test_the_open_data_page_states_the_licence_and_links_the_downloads(client: A
     assert counts == ["9", "2"]
     for href in links:
         assert client.get(href).status_code == 200
+    for count, name in zip(counts, ("challenges.csv", "cases.csv"), strict=True):
+        assert int(count) == len(csv_rows(download(client, name))[1]), "the page counts the files' rows"
     client.post(url_for("public.set_language"), data={"locale": "en"})
     english = get_page(client, "public.open_data")
     assert english.h1.text == "Open data" and "CC BY 4.0" in english.find(id="open-data-license-link").text

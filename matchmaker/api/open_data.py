@@ -2,8 +2,8 @@
 CSV and JSON, under CC BY 4.0, for anyone (no login).
 
 The rows are those of the public API (``challenge_detail``, ``case_data`` in views.py) and so of
-the public pages: challenges the search page lists (published and closed, each also asked
-``can_view`` as the public), cases the case library lists. The CSV is written by
+the public pages: challenges the search page lists (``search.VISIBLE``: published and closed, which
+``Challenge.can_view`` shows to anyone), cases the case library lists. The CSV is written by
 ``services.exports.to_csv`` (UTF-8 with BOM so that Excel opens Japanese, CRLF, ``safe_cell`` on
 every cell against formula injection); its columns are the tuples below, documented in
 docs/api.md. A column is only ever added at the end, never renamed or removed within /api/v1.
@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import make_response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from matchmaker.api.schemas import OpenDataCases, OpenDataChallenges
-from matchmaker.api.views import ANONYMOUS, blp, case_data, challenge_detail
+from matchmaker.api.views import blp, case_data, challenge_detail
 from matchmaker.i18n import local_time
 from matchmaker.services import exports
 from matchmaker.services import matches as match_service
@@ -56,9 +56,13 @@ CSV_SCHEMA = {"type": "string", "description": "CSV (RFC 4180), UTF-8 with BOM, 
 
 def published_challenges() -> list[Challenge]:
     """The challenges of the public list, oldest id first (a stable order for a file)."""
-    rows = db.session.scalars(select(Challenge).options(selectinload(Challenge.organisation))
-                              .where(Challenge.status.in_(VISIBLE)).order_by(Challenge.id))
-    return [c for c in rows if c.can_view(ANONYMOUS)]
+    return list(db.session.scalars(select(Challenge).options(selectinload(Challenge.organisation))
+                                   .where(Challenge.status.in_(VISIBLE)).order_by(Challenge.id)))
+
+
+def published_count() -> int:
+    """How many rows challenges.csv has (the オープンデータ page's figure), counted by the database."""
+    return db.session.scalar(select(func.count(Challenge.id)).where(Challenge.status.in_(VISIBLE))) or 0
 
 
 def _instant(moment: datetime | None) -> str | None:

@@ -145,10 +145,10 @@ def open_data() -> str:
     from matchmaker.services import matches as match_service
 
     datasets = [
-        {"title": _l("公開中の課題"), "count": len(files.published_challenges()),
+        {"title": _l("公開中の課題"), "count": files.published_count(),
          "csv": url_for("api_v1.open_challenges_csv"), "csv_name": "challenges.csv",
          "json": url_for("api_v1.open_challenges_json"), "json_name": "challenges.json"},
-        {"title": _l("事例集"), "count": len(match_service.cases()),
+        {"title": _l("事例集"), "count": match_service.case_count(),
          "csv": url_for("api_v1.open_cases_csv"), "csv_name": "cases.csv",
          "json": url_for("api_v1.open_cases_json"), "json_name": "cases.json"},
     ]

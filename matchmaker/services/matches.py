@@ -19,7 +19,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from matchmaker.services import audit, conflicts, notify, procurement, selection
@@ -355,6 +355,11 @@ def cases(filters: CaseFilter | None = None, *, with_kpis: bool = False) -> list
     if filters.domain:  # domains are a JSON list: filtered here, portable across backends
         found = [m for m in found if filters.domain in (m.challenge.domains or ())]
     return found
+
+
+def case_count() -> int:
+    """How many entries the whole case library has, counted by the database."""
+    return db.session.scalar(select(func.count(Match.id)).where(_case_condition())) or 0
 
 
 def is_case(match: Match) -> bool:
