@@ -19,7 +19,6 @@ from matchmaker.api.schemas import (
     BoardSchema,
     MatchSchema,
 )
-from matchmaker.api.views import funnel_data
 from matchmaker.auth import (
     COORDINATION_ROLES,
     viewable_or_404,
@@ -59,11 +58,10 @@ def board(args: dict[str, Any]) -> Any:
     filters = board_service.BoardFilters(municipality_id=args.get("municipality"), domain=args.get("domain"),
                                          stalled_only=bool(args.get("stalled")))
     items = board_service.board_items(filters, datetime.now(UTC), int(current_app.config["STALLED_AFTER_DAYS"]))
-    funnel = board_service.funnel_for(filters)
     return {
         "items": [{"match": match_record(i.match, user), "last_activity": i.last_activity, "idle_days": i.idle_days,
                    "stalled": i.stalled} for i in items],
-        "funnel": funnel_data(funnel),
+        "funnel": board_service.funnel_for(filters),  # FunnelSchema reads the Funnel as it is
     }
 
 

@@ -173,20 +173,14 @@ def soundings(challenge_id: int) -> Any:
 # --- the pipeline's figures -----------------------------------------------------------------
 
 
-def funnel_data(funnel: board_service.Funnel) -> dict[str, Any]:
-    """The funnel as the API says it (the coordinators' board and the public figures alike)."""
-    return {"stages": [{"stage": s.stage, "current": s.current, "reached": s.reached, "conversion": s.conversion,
-                        "median_days": s.median_days} for s in funnel.stages],
-            "total": funnel.total, "closed": funnel.closed, "pilot_adoption_rate": funnel.pilot_adoption_rate}
-
-
 @blp.route("/funnel")
 @blp.response(200, FunnelSchema)
 def funnel() -> Any:
     """How many matches are at each stage of the workflow and how many got that far, conversion
     between stages, median days per stage, and the pilot → adoption rate, over the whole site.
-    Counts only: no challenge, municipality or company is named (the board's funnel without its items)."""
-    return funnel_data(board_service.funnel_for(board_service.BoardFilters()))
+    Counts only: no challenge, municipality or company is named (the board's funnel without its items).
+    FunnelSchema reads the service's Funnel as it is (the board's answer nests the same object)."""
+    return board_service.funnel_for(board_service.BoardFilters())
 
 
 # --- the case library -----------------------------------------------------------------------
