@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask import make_response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -118,13 +117,12 @@ def _envelope(dataset: str, items: list[dict[str, Any]]) -> dict[str, Any]:
             "columns_documented_at": "docs/api.md#open-data", "count": len(items), "items": items}
 
 
-def _download(body: bytes | dict[str, Any], filename: str) -> Response:
-    response = make_response(body)
-    if isinstance(body, bytes):
-        response.headers["Content-Type"] = CSV_TYPE
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Link"] = f'<{LICENSE_URL}>; rel="license"'
-    return response
+def _file_headers(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Link": f'<{LICENSE_URL}>; rel="license"'}
+
+
+def _csv_file(table: exports.Table, filename: str) -> Response:
+    return Response(exports.to_csv(table), content_type=CSV_TYPE, headers=_file_headers(filename))
 
 
 @blp.route("/open-data/challenges.csv")
@@ -132,15 +130,15 @@ def _download(body: bytes | dict[str, Any], filename: str) -> Response:
 def open_challenges_csv() -> Response:
     """Every published (or closed) challenge as CSV, one row each (CC BY 4.0; columns in docs/api.md)."""
     rows = [challenge_row(challenge_detail(c)) for c in published_challenges()]
-    return _download(exports.to_csv(exports.Table("challenges", CHALLENGE_COLUMNS, rows)), "matchmaker-challenges.csv")
+    return _csv_file(exports.Table("challenges", CHALLENGE_COLUMNS, rows), "matchmaker-challenges.csv")
 
 
 @blp.route("/open-data/challenges.json")
 @blp.response(200, OpenDataChallenges, headers=LICENSE_HEADERS)
-def open_challenges_json() -> Response:
+def open_challenges_json() -> Any:
     """Every published (or closed) challenge as JSON, each as GET /challenges/{id} answers (CC BY 4.0)."""
-    items = OpenDataChallenges().dump(_envelope("challenges", [challenge_detail(c) for c in published_challenges()]))
-    return _download(items, "matchmaker-challenges.json")
+    items = [challenge_detail(c) for c in published_challenges()]
+    return _envelope("challenges", items), _file_headers("matchmaker-challenges.json")
 
 
 @blp.route("/open-data/cases.csv")
@@ -148,12 +146,12 @@ def open_challenges_json() -> Response:
 def open_cases_csv() -> Response:
     """The whole case library as CSV, newest first as on /matches/cases (CC BY 4.0; columns in docs/api.md)."""
     rows = [case_row(case_data(m)) for m in match_service.cases(with_kpis=True)]
-    return _download(exports.to_csv(exports.Table("cases", CASE_COLUMNS, rows)), "matchmaker-cases.csv")
+    return _csv_file(exports.Table("cases", CASE_COLUMNS, rows), "matchmaker-cases.csv")
 
 
 @blp.route("/open-data/cases.json")
 @blp.response(200, OpenDataCases, headers=LICENSE_HEADERS)
-def open_cases_json() -> Response:
+def open_cases_json() -> Any:
     """The whole case library as JSON, each case as GET /cases/{id} answers (CC BY 4.0)."""
-    items = OpenDataCases().dump(_envelope("cases", [case_data(m) for m in match_service.cases(with_kpis=True)]))
-    return _download(items, "matchmaker-cases.json")
+    items = [case_data(m) for m in match_service.cases(with_kpis=True)]
+    return _envelope("cases", items), _file_headers("matchmaker-cases.json")
