@@ -7,7 +7,7 @@ the public pages: challenges the search page lists (``search.VISIBLE``: publishe
 ``services.exports.to_csv`` (UTF-8 with BOM so that Excel opens Japanese, CRLF, ``safe_cell`` on
 every cell against formula injection); its columns are the tuples below, documented in
 docs/api.md. A column is only ever added at the end, never renamed or removed within /api/v1.
-Caching (ETag, Cache-Control: public) is the public blueprint's.
+Caching (ETag, Cache-Control: public) is the API blueprint's (``views._public_and_cacheable``).
 """
 
 from __future__ import annotations
