@@ -49,6 +49,7 @@ from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.devset_eval import documents
 from embeddings.documents import MAX_EMBED_CHARS, SOLUTION_FIELDS, MatchDocument, embedding_texts
 from embeddings.encoders import DEFAULT_ENCODER, load_encoder
+from embeddings.evaluate import top_ids
 from embeddings.fusion import rrf, zscore
 from embeddings.lexical import make_lexical
 from embeddings.metrics import mrr_at, ndcg_at, recall_at
@@ -209,27 +210,21 @@ def fusions(ch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def per_query(scores: np.ndarray, data: RetrievalSet, rows: Sequence[int]) -> dict[str, np.ndarray]:
     """Per-query MRR@10, nDCG@10, R@1, R@5, R@10 for a score matrix."""
+    return ranked_per_query({data.query_ids[i]: top_ids(scores[i], data.doc_ids, 10) for i in rows}, data, rows)
+
+
+def ranked_per_query(runs: dict[str, list[str]], data: RetrievalSet,
+                     rows: Sequence[int]) -> dict[str, np.ndarray]:
+    """The same metrics from ranked id lists (the site's output), each cut at 10."""
     out: dict[str, list[float]] = {m: [] for m in ("MRR@10", "nDCG@10", "R@1", "R@5", "R@10")}
     for i in rows:
-        order = np.argsort(-scores[i], kind="stable")[:10]
-        ranked = [data.doc_ids[j] for j in order]
+        ranked = runs[data.query_ids[i]][:10]
         rel = data.qrels.get(data.query_ids[i], {})
         out["MRR@10"].append(mrr_at(ranked, rel, 10))
         out["nDCG@10"].append(ndcg_at(ranked, rel, 10))
         for k in (1, 5, 10):
             out[f"R@{k}"].append(recall_at(ranked, rel, k))
     return {m: np.asarray(v) for m, v in out.items()}
-
-
-def ranked_per_query(runs: dict[str, list[str]], data: RetrievalSet,
-                     rows: Sequence[int]) -> dict[str, np.ndarray]:
-    """Same metrics from ranked id lists (the site's output)."""
-    scores = np.full((len(data.query_ids), len(data.doc_ids)), -1e9, dtype=np.float32)
-    col = {d: j for j, d in enumerate(data.doc_ids)}
-    for i, qid in enumerate(data.query_ids):
-        for r, did in enumerate(runs[qid]):
-            scores[i, col[did]] = -r
-    return per_query(scores, data, rows)
 
 
 def site_runs(data: RetrievalSet, encode: Encoded, config: RankerConfig,
