@@ -25,6 +25,7 @@ from matchmaker.records.documents import Document
 from matchmaker.services import disclosure
 from matchmaker.services.disclosure import DisclosedField
 from models import Challenge, Organisation, Proposal, Question, SoundingBooking, db
+from models.sounding import is_owner_side
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,10 @@ def _labels() -> dict[str, Any]:
     return {"classes": disclosure.CLASSES, "reasons": disclosure.REASONS}
 
 
-def handles_requests(user: Any, challenge: Challenge) -> bool:
-    """Who answers a disclosure request for a record: the challenge's municipal staff and coordinators."""
-    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or challenge.is_owned_by(user)))
-
-
 def _subject(kind: str, ident: int, back_url: str, heading: str, challenge: Challenge, companies: list[Organisation],
              facts: list[tuple[Any, Any]], fields: list[DisclosedField]) -> Subject:
     inquiries_url = url_for("records.inquiries", kind=kind, ident=ident) \
-        if companies and handles_requests(current_user, challenge) else None
+        if companies and is_owner_side(current_user, challenge) else None
     document = Document("records/disclosure.html", ident, back_url, {
         "heading": heading, "record_facts": facts, "fields": fields, "inquiries_url": inquiries_url, **_labels()})
     return Subject(kind, ident, heading, challenge, companies, document)
@@ -133,7 +129,7 @@ def _questions(ident: int) -> Subject:
     """All questions of a challenge, answered or not: the municipal side's record, so its staff and
     the coordinators only (others are refused as on the recommendations of a published challenge)."""
     item = viewable_or_404(Challenge, ident)
-    if not handles_requests(current_user, item):
+    if not is_owner_side(current_user, item):
         abort(403)
     questions = list(db.session.scalars(select(Question).where(Question.challenge_id == item.id)
                                         .order_by(Question.asked_at, Question.id)))

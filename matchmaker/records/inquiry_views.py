@@ -15,19 +15,20 @@ from wtforms.fields.choices import SelectChoice
 from matchmaker.args import number
 from matchmaker.matches.views import acting_user
 from matchmaker.records import bp
-from matchmaker.records.disclosures import handles_requests, subject
+from matchmaker.records.disclosures import subject
 from matchmaker.records.inquiry_forms import ReleaseForm, StartInquiryForm, ViewForm
 from matchmaker.services import conflicts, third_party
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from models import DisclosureInquiry, Organisation, db
+from models.sounding import is_owner_side
 
 
 @bp.route("/<kind>/<int:ident>/inquiries", methods=["GET", "POST"])
 @login_required
 def inquiries(kind: str, ident: int) -> str | Response:
     record = subject(kind, ident)  # the record's own loader: 404 for whoever may not know it exists
-    if not handles_requests(current_user, record.challenge):
+    if not is_owner_side(current_user, record.challenge):
         abort(403)
     form = StartInquiryForm()
     form.organisation_id.choices = [SelectChoice(c.id, c.name) for c in record.companies]
