@@ -121,7 +121,7 @@ def test_one_open_inquiry_per_record_and_company(db: Any, client: Any, login_as:
     again = _start(client, proposal.id, organisation_id=pair.company.id)
     assert again.status_code == 200 and "意見照会が既に進行中です" in again.get_data(as_text=True)
     other = _start(client, proposal.id, organisation_id=pf.make_company().id)  # not in the record
-    assert other.status_code == 200
+    assert other.status_code == 200 and "選択肢が正しくありません" in other.get_data(as_text=True)
     assert models_db.session.scalar(select(func.count()).select_from(DisclosureInquiry)) == 1
 
 

@@ -12,15 +12,14 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from matchmaker.args import number
 from matchmaker.matches.views import acting_user
 from matchmaker.records import bp
 from matchmaker.records.disclosures import subject
 from matchmaker.records.inquiry_forms import ReleaseForm, StartInquiryForm, ViewForm
-from matchmaker.services import conflicts, third_party
+from matchmaker.services import third_party
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
-from models import DisclosureInquiry, Organisation, db
+from models import DisclosureInquiry, db
 from models.sounding import is_owner_side
 
 
@@ -32,22 +31,15 @@ def inquiries(kind: str, ident: int) -> str | Response:
         abort(403)
     form = StartInquiryForm()
     form.organisation_id.choices = [SelectChoice(c.id, c.name) for c in record.companies]
-    if form.validate_on_submit():
-        company = db.session.get(Organisation, number(form.organisation_id.data) or 0)
-        try:
-            if company is None:
-                raise FieldError("organisation_id", _("この記録に情報が含まれる事業者を選んでください。"))
-            inquiry = third_party.start(
-                record_kind=kind, record_id=ident, title=record.title, challenge=record.challenge, company=company,
-                companies=record.companies, fields=record.document.context["fields"], user=acting_user(),
-                deadline=form.deadline.data, request_note=form.request_note.data or "", today=local_today())
-        except FieldError as error:
-            db.session.rollback()
-            put_on_form(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(company)sに意見照会を送りました。", company=company.name), "success")
-            return redirect(url_for("records.inquiry", inquiry_id=inquiry.id))
+    if form.validate_on_submit():  # the choice is one of record.companies (the field checks it)
+        company = next(c for c in record.companies if c.id == form.organisation_id.data)
+        done = _take_step(form, lambda: third_party.start(
+            record_kind=kind, record_id=ident, title=record.title, challenge=record.challenge, company=company,
+            companies=record.companies, fields=record.document.context["fields"], user=acting_user(),
+            deadline=form.deadline.data, request_note=form.request_note.data or "", today=local_today()),
+            _("%(company)sに意見照会を送りました。", company=company.name))
+        if done is not None:
+            return done
     return render_template("records/inquiries.html", record=record, form=form, kind=kind, today=local_today(),
                            rows=third_party.inquiries_of(kind, ident), statuses=third_party.STATUSES,
                            default_deadline=local_today() + third_party.DEFAULT_PERIOD)
@@ -70,19 +62,20 @@ def _page(item: DisclosureInquiry, view_form: ViewForm | None = None, release_fo
                            record_url=url_for("records.record", kind=item.record_kind, ident=item.record_id))
 
 
-def _take_step(item: DisclosureInquiry, form: FlaskForm, step: Callable[[], None], done: str) -> Response | None:
-    """One step on an inquiry, its row held so that two at once act one after the other: the redirect
-    to the inquiry when done, None (the refusal put on the form) when the service refused it."""
-    conflicts.lock(item)
+def _take_step(form: FlaskForm, step: Callable[[], DisclosureInquiry], done: str) -> Response | None:
+    """One step of the service on an inquiry: the redirect to the inquiry when done, None (the
+    refusal put on the form) when the service refused it, 403 when the user may not take it."""
     try:
-        step()
+        inquiry = step()
     except FieldError as error:
         db.session.rollback()
         put_on_form(form, error)
         return None
+    except third_party.Refused:
+        abort(403)
     db.session.commit()
     flash(done, "success")
-    return redirect(url_for("records.inquiry", inquiry_id=item.id))
+    return redirect(url_for("records.inquiry", inquiry_id=inquiry.id))
 
 
 @bp.route("/inquiries/<int:inquiry_id>", methods=["GET", "POST"])
@@ -95,7 +88,7 @@ def inquiry(inquiry_id: int) -> str | Response:
         if not item.is_company_of(current_user):
             abort(403)
         if form.validate():
-            done = _take_step(item, form, lambda: third_party.state_view(
+            done = _take_step(form, lambda: third_party.state_view(
                 item, acting_user(), form.view.data or "", form.reason.data or ""),
                 _("意見を送りました。自治体の担当者に通知されます。"))
             if done is not None:
@@ -112,8 +105,7 @@ def release_inquiry(inquiry_id: int) -> str | Response:
         abort(403)
     form = ReleaseForm()
     if form.validate_on_submit():
-        done = _take_step(item, form, lambda: third_party.release(item, acting_user(), form.note.data or "",
-                                                                  local_today()),
+        done = _take_step(form, lambda: third_party.release(item, acting_user(), form.note.data or "", local_today()),
                           _("開示を記録しました。事業者に通知されます。"))
         if done is not None:
             return done

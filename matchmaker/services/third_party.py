@@ -104,10 +104,12 @@ def start(*, record_kind: str, record_id: int, title: str, challenge: Challenge,
     return inquiry
 
 
-def state_view(inquiry: DisclosureInquiry, user: User, view: str, reason: str) -> None:
-    """The company states 同意 or 不同意 (with its reasons); it may change its view until the release."""
+def state_view(inquiry: DisclosureInquiry, user: User, view: str, reason: str) -> DisclosureInquiry:
+    """The company states 同意 or 不同意 (with its reasons); it may change its view until the release.
+    The row is held first, so that a view and a release at once act one after the other."""
     if not inquiry.is_company_of(user):
         raise Refused
+    conflicts.lock(inquiry)
     if inquiry.released_at is not None:
         raise FieldError(FORM, _l("開示が既に記録されたため、意見は変更できません。"))
     if view not in VIEWS:
@@ -124,12 +126,15 @@ def state_view(inquiry: DisclosureInquiry, user: User, view: str, reason: str) -
     recipients = [inquiry.started_by, *notify.owners_of(inquiry.challenge)]
     notify.notify(recipients, "disclosure.view", _("意見照会への回答：「%(title)s」", title=inquiry.title),
                   f"{inquiry.organisation.name}：{VIEWS[view]}", inquiry_url(inquiry))
+    return inquiry
 
 
-def release(inquiry: DisclosureInquiry, user: User, note: str, today: date) -> None:
-    """Staff record that the disclosure version was released to the requester."""
+def release(inquiry: DisclosureInquiry, user: User, note: str, today: date) -> DisclosureInquiry:
+    """Staff record that the disclosure version was released to the requester (the row held first,
+    as in ``state_view``)."""
     if not inquiry.handled_by(user):
         raise Refused
+    conflicts.lock(inquiry)
     if inquiry.released_at is not None:
         raise FieldError(FORM, _l("この照会の開示は既に記録されています。"))
     if inquiry.company_view is None and today <= inquiry.deadline:
@@ -146,3 +151,4 @@ def release(inquiry: DisclosureInquiry, user: User, note: str, today: date) -> N
                  company_view=inquiry.company_view)
     notify.notify(notify.members_of(inquiry.organisation_id), "disclosure.released",
                   _("開示を実施しました：「%(title)s」", title=inquiry.title), note, inquiry_url(inquiry))
+    return inquiry
