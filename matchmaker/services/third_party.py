@@ -60,18 +60,6 @@ def inquiries_of(record_kind: str, record_id: int) -> list[DisclosureInquiry]:
         .order_by(DisclosureInquiry.started_at.desc(), DisclosureInquiry.id.desc())))
 
 
-def open_inquiries(organisation_ids: Iterable[int] | None = None, challenge_owner: int | None = None
-                   ) -> list[DisclosureInquiry]:
-    """Open inquiries asked of these companies, or of the challenges of this municipality."""
-    query = select(DisclosureInquiry).where(DisclosureInquiry.released_at.is_(None))
-    if organisation_ids is not None:
-        query = query.where(DisclosureInquiry.organisation_id.in_(list(organisation_ids)))
-    if challenge_owner is not None:
-        query = query.join(Challenge, Challenge.id == DisclosureInquiry.challenge_id).where(
-            Challenge.organisation_id == challenge_owner)
-    return list(db.session.scalars(query.order_by(DisclosureInquiry.deadline, DisclosureInquiry.id)))
-
-
 def start(*, record_kind: str, record_id: int, title: str, challenge: Challenge, company: Organisation,
           companies: list[Organisation], fields: Iterable[DisclosedField], user: User, deadline: date | None,
           request_note: str, today: date) -> DisclosureInquiry:
