@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker.i18n import JST, format_era_date, local_time
-from matchmaker.services import audit, conflicts, notify
+from matchmaker.services import audit, conflicts, disclosure, notify
 from matchmaker.services import matches as match_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError
@@ -164,8 +164,6 @@ def draft_results(sounding: Sounding) -> str:
     """A first draft of the 実施結果概要 from the dialogue records: the participants as 事業者A, B, …
     (in the order of their slots) and what each dialogue recorded, the passages marked 非公開 left out
     (``disclosure.released``). Staff edit it before publishing; nothing here is published by itself."""
-    from matchmaker.services import disclosure
-
     bookings = sorted(sounding.bookings, key=lambda b: (b.slot.starts_at, b.seat, b.id))
     lines = [_("「%(title)s」のサウンディングを%(start)s〜%(end)sに実施し、%(n)d者と個別対話を行いました。",
                title=sounding.title, start=format_era_date(sounding.starts_on), end=format_era_date(sounding.ends_on),
