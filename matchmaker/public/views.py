@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from matchmaker import REPO_ROOT
+from matchmaker.api import open_data as files
 from matchmaker.args import page_arg, text_arg
 from matchmaker.auth import viewable_or_404
 from matchmaker.page_cache import public_page
@@ -22,6 +23,7 @@ from matchmaker.public import accessibility as accessibility_results
 from matchmaker.public.presenters import challenge_actions, challenge_sections, edit_url
 from matchmaker.services import challenges as challenge_service
 from matchmaker.services import clarity, search
+from matchmaker.services import matches as match_service
 from matchmaker.transactions import signed_in, writes
 from models import Challenge, Organisation, Solution, db
 from models.codes import COLLABORATION_FORMS, DOMAINS, PREFECTURES, ROLE_LABELS, ChallengeStatus, OrgKind
@@ -141,9 +143,6 @@ def accessibility() -> str:
 @bp.route("/open-data")
 def open_data() -> str:
     """The オープンデータ page: the licence and the links to the downloads of matchmaker/api/open_data.py."""
-    from matchmaker.api import open_data as files
-    from matchmaker.services import matches as match_service
-
     datasets = [
         {"title": _l("公開中の課題"), "count": files.published_count(),
          "csv": url_for("api_v1.open_challenges_csv"), "csv_name": "challenges.csv",
