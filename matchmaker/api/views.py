@@ -178,9 +178,8 @@ def soundings(challenge_id: int) -> Any:
 def funnel() -> Any:
     """How many matches are at each stage of the workflow and how many got that far, conversion
     between stages, median days per stage, and the pilot → adoption rate, over the whole site.
-    Counts only: no challenge, municipality or company is named (the board's funnel without its items).
-    FunnelSchema reads the service's Funnel as it is (the board's answer nests the same object)."""
-    return board_service.funnel_for(board_service.BoardFilters())
+    Counts only: no challenge, municipality or company is named (the board's funnel without its items)."""
+    return board_service.funnel_for(board_service.BoardFilters())  # FunnelSchema reads the Funnel as it is
 
 
 # --- the case library -----------------------------------------------------------------------
