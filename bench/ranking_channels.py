@@ -46,14 +46,13 @@ from bench.machine import machine_header
 from bench.paired_compare import paired_interval
 from embeddings.config import RankerConfig
 from embeddings.datasets import RetrievalSet, load_retrieval_dir
-from embeddings.devset_eval import documents
+from embeddings.devset_eval import documents, site_rankings
 from embeddings.documents import MAX_EMBED_CHARS, SOLUTION_FIELDS, MatchDocument, embedding_texts
 from embeddings.encoders import DEFAULT_ENCODER, load_encoder
 from embeddings.evaluate import top_ids
 from embeddings.fusion import rrf, zscore
 from embeddings.lexical import make_lexical
 from embeddings.metrics import mrr_at, ndcg_at, recall_at
-from embeddings.recommender import TwoSidedRecommender
 from embeddings.text import normalize
 from embeddings.vectorstore import VectorStore, default_cache_dir, encode_cached
 
@@ -244,9 +243,7 @@ def site_runs(data: RetrievalSet, encode: Encoded, config: RankerConfig,
         extra = encode([c.text(EXPANSION_FIELDS) or c.text() for c in challenges], "query")
         mixed = vectors[0]["query"] + extra
         vectors[0]["query"] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
-    rec = TwoSidedRecommender(config).fit(challenges, vectors[0], solutions, vectors[1])
-    return {qid: [data.doc_ids[h.id] for h in rec.solutions_for(c.id, k=100, explain=False)]
-            for qid, c in zip(data.query_ids, challenges)}
+    return site_rankings(data, challenges, vectors[0], solutions, vectors[1], config)
 
 
 def report(name: str, rows: dict[str, dict[str, np.ndarray]], baseline: str, resamples: int) -> None:

@@ -77,12 +77,23 @@ def evaluate_config(
     depth: int = 100,
 ) -> dict[str, float]:
     """Metrics of ``solutions_for`` over every dev-set challenge with ``config``."""
-    rec = TwoSidedRecommender(config).fit(challenges, challenge_vectors, solutions, solution_vectors)
-    runs = {}
-    for qid, challenge in zip(data.query_ids, challenges):
-        hits = rec.solutions_for(challenge.id, k=depth, explain=False)
-        runs[qid] = [data.doc_ids[h.id] for h in hits]
+    runs = site_rankings(data, challenges, challenge_vectors, solutions, solution_vectors, config, depth)
     return evaluate_rankings(runs, data.qrels)
+
+
+def site_rankings(
+    data: RetrievalSet,
+    challenges: Sequence[MatchDocument],
+    challenge_vectors: Mapping[str, np.ndarray],
+    solutions: Sequence[MatchDocument],
+    solution_vectors: Mapping[str, np.ndarray],
+    config: RankerConfig,
+    depth: int = 100,
+) -> dict[str, list[str]]:
+    """Query id → document ids as ``solutions_for`` ranks them with ``config``, best first."""
+    rec = TwoSidedRecommender(config).fit(challenges, challenge_vectors, solutions, solution_vectors)
+    return {qid: [data.doc_ids[h.id] for h in rec.solutions_for(challenge.id, k=depth, explain=False)]
+            for qid, challenge in zip(data.query_ids, challenges)}
 
 
 def embed_both(
