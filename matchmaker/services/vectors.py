@@ -31,6 +31,7 @@ from models.solution import TEXT_FIELDS as SOLUTION_TEXT_FIELDS
 log = logging.getLogger(__name__)
 
 Entity = Challenge | Solution
+KINDS: tuple[tuple[str, type[Entity]], ...] = (("challenge", Challenge), ("solution", Solution))
 
 
 def entity_type(entity: Entity) -> str:
@@ -83,8 +84,7 @@ def reembed_batch(items: Sequence[tuple[str, int]]) -> int:
     """Bring the vectors of these ``(kind, id)`` entities up to date: one engine call per role
     and one write transaction for all; entities deleted meanwhile are skipped."""
     entities: list[Entity] = []
-    models: tuple[tuple[str, type[Challenge | Solution]], ...] = (("challenge", Challenge), ("solution", Solution))
-    for kind, model in models:
+    for kind, model in KINDS:
         ids = sorted({entity_id for k, entity_id in items if k == kind})
         if ids:
             entities += db.session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id))
@@ -157,7 +157,7 @@ def _embed_entities(entities: Sequence[Entity]) -> int:
 def _write_vectors(stale: Sequence[_Slot], vectors: dict[_Slot, np.ndarray], model_id: str) -> int:
     alive = {
         kind: set(db.session.scalars(select(model.id).where(model.id.in_({s.entity_id for s in stale if s.kind == kind}))))
-        for kind, model in (("challenge", Challenge), ("solution", Solution))
+        for kind, model in KINDS
     }
     stored = _stored_for([(s.kind, s.entity_id) for s in stale], model_id)
     written = 0
