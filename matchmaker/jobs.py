@@ -105,16 +105,14 @@ class JobRunner:
 
     def _drain(self, path: str) -> None:
         while True:
-            with self._lock:
+            with self._lock:  # take one call's items; the rest waits, in front of what arrives later
                 fn, waiting = self._batches.pop(path, (None, {}))
-            if fn is None or not waiting:
-                return
-            items = list(waiting)
-            if len(items) > MAX_BATCH:
-                with self._lock:  # the rest goes back in front of what arrives meanwhile
-                    later = self._batches.get(path, (fn, {}))[1]
-                    self._batches[path] = (fn, dict.fromkeys([*items[MAX_BATCH:], *later]))
-                items = items[:MAX_BATCH]
+                if fn is None or not waiting:
+                    return
+                items = list(waiting)
+                if len(items) > MAX_BATCH:
+                    self._batches[path] = (fn, dict.fromkeys(items[MAX_BATCH:]))
+                    items = items[:MAX_BATCH]
             self._run(fn, (items,))
 
     def queue(self) -> Any:
