@@ -157,12 +157,10 @@ def select_proposal(proposal: Proposal, user: User, reason: str) -> SelectionRec
 def freeze_at_adoption(match: Match, user: User) -> SelectionRecord | None:
     """Called by the adoption: the first adoption on a challenge freezes its pack unless a selection
     already did (then the pack keeps the selection; the adoption is on its own record)."""
-    if record_of(match.challenge) is not None:
-        return None
     proposal = db.session.scalar(select(Proposal).where(Proposal.match_id == match.id,
                                                         Proposal.status != "withdrawn").order_by(Proposal.id.desc()))
     reason = match.adoption_note or str(_l("導入を決定（理由の記載なし）"))
     try:
         return freeze(match.challenge, match, user, decision="adopted", reason=reason, proposal=proposal)
-    except conflicts.Conflict:
-        return None  # a concurrent selection froze it first: the adoption still stands
+    except FieldError:  # the refusal of a second freeze (``freeze``'s own check, or a concurrent loser's
+        return None     # Conflict): the reason is never empty here, and the adoption still stands
