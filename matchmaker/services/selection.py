@@ -78,8 +78,8 @@ def _invited(challenge: Challenge, matches: list[dict[str, Any]]) -> list[dict[s
     return invited
 
 
-def _evaluation(challenge: Challenge) -> dict[str, Any]:
-    criteria, rows = evaluation.sheet(challenge)
+def _evaluation(challenge: Challenge, criteria: list[EvaluationCriterion],
+                rows: list[evaluation.SheetRow]) -> dict[str, Any]:
     scores = db.session.scalars(select(EvaluationScore).join(EvaluationCriterion).where(
         EvaluationCriterion.challenge_id == challenge.id).order_by(EvaluationScore.proposal_id,
                                                                    EvaluationScore.evaluator_id,
@@ -93,10 +93,11 @@ def _evaluation(challenge: Challenge) -> dict[str, Any]:
     }
 
 
-def _proposals(challenge: Challenge) -> list[dict[str, Any]]:
+def _proposals(rows: list[evaluation.SheetRow]) -> list[dict[str, Any]]:
+    """Every proposal not withdrawn: the sheet's rows are ``evaluation.proposals_of`` in order."""
     return [{"id": p.id, "company": p.organisation.name, "title": p.title, "status": p.status,
              "cost_estimate": p.cost_estimate, "submitted_at": _when(p.submitted_at), "match_id": p.match_id}
-            for p in evaluation.proposals_of(challenge)]
+            for p in (r.proposal for r in rows)]
 
 
 def snapshot(challenge: Challenge, match: Match, decision: str, reason: str, user: User,
@@ -104,6 +105,7 @@ def snapshot(challenge: Challenge, match: Match, decision: str, reason: str, use
     """Everything the pack shows, as plain JSON: nothing in it is read from live rows later."""
     available, recommended = _recommended(challenge)
     matches = _matches(challenge)
+    criteria, rows = evaluation.sheet(challenge)
     return {
         "challenge": {"id": challenge.id, "title": challenge.title, "municipality": challenge.organisation.name,
                       "department": challenge.contact_department, "fiscal_year": challenge.fiscal_year},
@@ -111,8 +113,8 @@ def snapshot(challenge: Challenge, match: Match, decision: str, reason: str, use
         "recommended": recommended,
         "matches": matches,
         "invited": _invited(challenge, matches),
-        "proposals": _proposals(challenge),
-        "evaluation": _evaluation(challenge),
+        "proposals": _proposals(rows),
+        "evaluation": _evaluation(challenge, criteria, rows),
         "decision": {
             "kind": decision, "reason": reason, "by": user.name, "match_id": match.id,
             "company": match.solution.organisation.name, "solution": match.solution.title,
