@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 from flask import Flask, url_for
 from sqlalchemy import func, select
 
@@ -241,6 +242,12 @@ def test_hostile_selection_posts_are_refused_on_the_form(client: Any, login_as: 
     url = url_for("municipality.select_proposal", challenge_id=w["challenge"].id)
     response = client.post(url, data={"proposal_id": proposal_id, "reason": "理由\x00" + "あ" * 6000})
     assert response.status_code == 200 and response.get_data(as_text=True).count('aria-invalid="true"') >= 1
+    assert db.session.scalar(select(func.count()).select_from(SelectionRecord)) == 0
+    # the hostile id alone (with a good reason): refused on its own field, nothing frozen
+    response = client.post(url, data={"proposal_id": proposal_id, "reason": REASON})
+    assert response.status_code == 200
+    field = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one("#selection-form #proposal_id")
+    assert field is not None and field["aria-invalid"] == "true"
     assert db.session.scalar(select(func.count()).select_from(SelectionRecord)) == 0
     response = client.post(url, data={"proposal_id": str(w["winner"].id), "reason": "理由\x00です"})
     assert response.status_code == 302
