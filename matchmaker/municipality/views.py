@@ -195,10 +195,10 @@ def evaluation_sheet(challenge_id: int) -> str:
     return render_evaluation(item, CriterionForm())
 
 
-def selection_form(item: Challenge, rows: list[evaluation.SheetRow]) -> SelectionForm:
+def selection_form(proposals: list[Proposal]) -> SelectionForm:
+    """The choices are the proposals not withdrawn (``validate_choice`` refuses any other id)."""
     form = SelectionForm()
-    form.proposal_id.choices = [("", "—")] + [(str(r.proposal.id), f"{r.proposal.organisation.name}：{r.proposal.title}")
-                                               for r in rows]
+    form.proposal_id.choices = [("", "—")] + [(str(p.id), f"{p.organisation.name}：{p.title}") for p in proposals]
     return form
 
 
@@ -207,18 +207,17 @@ def render_evaluation(item: Challenge, form: CriterionForm, select_form: Selecti
     return render_template("municipality/evaluation.html", challenge=item, form=form, criteria=criteria, rows=rows,
                            mine=evaluation.my_scores(item, acting_user()), score_form=ScoreSheetForm(),
                            total_weight=sum(c.weight for c in criteria), pack=selection.record_of(item),
-                           select_form=select_form or selection_form(item, rows))
+                           select_form=select_form or selection_form([r.proposal for r in rows]))
 
 
 @bp.route("/challenges/<int:challenge_id>/evaluation/select", methods=["POST"])
 def select_proposal(challenge_id: int) -> str | Response:
     """Select one proposal with the reason: the challenge's selection evidence pack freezes."""
     item = load_evaluable(challenge_id)
-    form = selection_form(item, evaluation.sheet(item)[1])
+    proposals = evaluation.proposals_of(item)
+    form = selection_form(proposals)
     if form.validate_on_submit():
-        proposal = db.session.get(Proposal, number(form.proposal_id.data) or 0)
-        if proposal is None or proposal.challenge_id != item.id:
-            abort(404)
+        proposal = next(p for p in proposals if str(p.id) == form.proposal_id.data)
         try:
             selection.select_proposal(proposal, acting_user(), form.reason.data or "")
         except FieldError as error:
