@@ -30,7 +30,6 @@ from models import (
     Match,
     Notification,
     Proposal,
-    SelectionRecord,
     Solution,
     SoundingBooking,
     User,
@@ -144,14 +143,8 @@ def match(match_id: int) -> str:
         can_manage_pilot=pilots.can_manage(item, user), close_form=CloseForm(), update_form=UpdateForm(),
         is_case=match_service.is_case(item), money=None if user.is_company else procurement.money_check_of(item),
         route_options=procurement.ROUTE_OPTIONS, can_budget_pack=pilots.can_view_budget_pack(item, user),
-        selection_pack=_visible_pack(item, user),
+        selection_pack=selection.visible_record(item.challenge, user),
     )
-
-
-def _visible_pack(item: Match, user: Any) -> SelectionRecord | None:
-    """The challenge's frozen selection record, for its municipality and coordinators only."""
-    pack = selection.record_of(item.challenge)
-    return pack if pack is not None and pack.can_view(user) else None
 
 
 @bp.route("/<int:match_id>/close", methods=["GET", "POST"])

@@ -100,8 +100,8 @@ def selection_record_or_404(ident: int) -> SelectionRecord:
     """The challenge's frozen pack: its municipality and coordinators; 404 for everyone else and
     while nothing is frozen (a company never learns whether one exists)."""
     challenge = db.session.get(Challenge, ident)
-    item = selection.record_of(challenge) if challenge is not None else None
-    if item is None or not item.can_view(current_user):
+    item = selection.visible_record(challenge, current_user) if challenge is not None else None
+    if item is None:
         abort(404)
     return item
 

@@ -34,6 +34,12 @@ def record_of(challenge: Challenge) -> SelectionRecord | None:
     return db.session.scalar(select(SelectionRecord).where(SelectionRecord.challenge_id == challenge.id))
 
 
+def visible_record(challenge: Challenge, user: Any) -> SelectionRecord | None:
+    """The challenge's frozen pack when ``user`` may see it (``SelectionRecord.can_view``), else None."""
+    item = record_of(challenge)
+    return item if item is not None and item.can_view(user) else None
+
+
 def can_freeze(challenge: Challenge, user: Any) -> bool:
     """The decision is the municipality's: its own staff (the evaluators)."""
     return evaluation.can_evaluate(challenge, user)
