@@ -206,8 +206,8 @@ class ExposureRow:
     days: int
     share: float  # of all appearances in the period, 0..1
     active_profiles: int
-    invited: int = 0  # matches opened by a municipality's invitation + proposals invited to a sounding
-    proposed: int = 0  # proposals submitted
+    invited: int  # matches opened by a municipality's invitation + proposals invited to a sounding
+    proposed: int  # proposals submitted
 
 
 def _counted(query: Select[Any]) -> dict[int, int]:
