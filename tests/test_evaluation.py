@@ -14,6 +14,7 @@ from matchmaker.services.errors import FieldError
 from models import db
 from models.evaluation import EvaluationScore
 from tests import pipeline_factories as pf
+from tests.pages import get_page
 
 
 def _setup() -> dict[str, Any]:
@@ -84,3 +85,16 @@ def test_pages_score_and_hide_from_other_municipalities(client: Any, login_as: A
     assert client.post(url_for("municipality.score_proposal", challenge_id=w["challenge"].id),
                        data={"proposal_id": w["proposal"].id, f"score-{criterion.id}": "1"}).status_code == 404
     assert [s.score for s in db.session.scalars(select(EvaluationScore))] == [4]
+
+
+def test_the_proposals_page_leads_the_evaluators_to_the_sheet(client: Any, login_as: Any) -> None:
+    """A newcomer reaches the sheet from the list of proposals (dashboard → 届いた提案), evaluators only."""
+    w = _setup()
+    db.session.commit()
+    sheet = url_for("municipality.evaluation_sheet", challenge_id=w["challenge"].id, _external=False)
+    login_as(w["a"])
+    page = get_page(client, "matches.challenge_proposals", challenge_id=w["challenge"].id)
+    assert page.select_one("#evaluation-link a")["href"] == sheet
+    login_as("coordinator")  # coordinators see the proposals but do not score them
+    page = get_page(client, "matches.challenge_proposals", challenge_id=w["challenge"].id)
+    assert page.select_one("#evaluation-link") is None

@@ -15,7 +15,7 @@ from matchmaker.matches import bp
 from matchmaker.matches.forms import DecisionForm, ProposalForm
 from matchmaker.matches.views import acting_user
 from matchmaker.security import DOWNLOAD_CONTENT_SECURITY_POLICY
-from matchmaker.services import attachments, conflicts
+from matchmaker.services import attachments, conflicts, evaluation
 from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from matchmaker.services.challenges import local_today
@@ -151,7 +151,8 @@ def challenge_proposals(challenge_id: int) -> str:
     if not (current_user.is_staff or challenge.is_owned_by(current_user)):
         abort(403)
     return render_template("matches/challenge_proposals.html", challenge=challenge,
-                           proposals=proposal_service.proposals_for_challenge(challenge), today=local_today())
+                           proposals=proposal_service.proposals_for_challenge(challenge), today=local_today(),
+                           can_evaluate=evaluation.can_evaluate(challenge, current_user))
 
 
 @bp.route("/attachments/<int:attachment_id>")
