@@ -178,6 +178,9 @@ def test_both_dashboards_list_the_open_inquiry(db: Any, client: Any, login_as: A
     _start(client, proposal.id, organisation_id=pair.company.id)
     inquiry = _inquiry()
     assert ("disclosure_release", inquiry.id) in todo_rows(get_page(client, "municipality.dashboard"))
+    login_as("coordinator")  # the coordinators watch every municipality's open inquiries
+    row = todo_rows(get_page(client, "coordinator.dashboard"))[("disclosure_release", inquiry.id)]
+    assert row.find("a")["href"] == f"/records/inquiries/{inquiry.id}"
     login_as(pair.company_user)
     row = todo_rows(get_page(client, "company.dashboard"))[("disclosure_view", inquiry.id)]
     assert row.find("a")["href"] == f"/records/inquiries/{inquiry.id}"
@@ -187,3 +190,5 @@ def test_both_dashboards_list_the_open_inquiry(db: Any, client: Any, login_as: A
     assert ("disclosure_release", inquiry.id) in todo_rows(get_page(client, "municipality.dashboard"))
     client.post(url_for("records.release_inquiry", inquiry_id=inquiry.id), data={"note": ""})
     assert ("disclosure_release", inquiry.id) not in todo_rows(get_page(client, "municipality.dashboard"))
+    login_as("coordinator")
+    assert ("disclosure_release", inquiry.id) not in todo_rows(get_page(client, "coordinator.dashboard"))

@@ -147,6 +147,8 @@ def test_board_shows_matches_stalled_since_the_transfer(client: Any, login_as: A
     page = get_page(client, "coordinator.board")
     rows = {int(tr["data-match"]) for tr in page.select("#stalled-after-handover tr[data-match]")}
     assert rows == {desk.match.id}
+    link = page.select_one(f"#stalled-after-handover tr[data-match='{desk.match.id}'] a.handover-page")
+    assert link["href"] == url_for("auth.handover_page", organisation_id=desk.municipality.id, _external=False)
 
 
 

@@ -13,7 +13,7 @@ from matchmaker.municipality.forms import ReviewCommentForm
 from matchmaker.municipality.views import acting_user, apply_move, clarity_response, edit_page
 from matchmaker.public.presenters import challenge_actions, challenge_sections
 from matchmaker.services import challenges as challenge_service
-from matchmaker.services import clarity
+from matchmaker.services import clarity, todo
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Challenge, db
 from models.codes import ChallengeStatus
@@ -41,7 +41,8 @@ def dashboard() -> str:
         ).tuples()
     }
     return render_template("coordinator/dashboard.html", queue=queue, reports=reports, recent=recent,
-                           counts={status.value: counts.get(status.value, 0) for status in S})
+                           counts={status.value: counts.get(status.value, 0) for status in S},
+                           todo_items=todo.for_coordinators())
 
 
 def _load(challenge_id: int) -> Challenge:

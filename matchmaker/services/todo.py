@@ -152,8 +152,8 @@ def _pilots_without_report(organisation_id: int, today: date) -> list[TodoItem]:
 
 
 def _open_inquiries(*, municipality_id: int | None = None, company_id: int | None = None) -> list[TodoItem]:
-    """第三者意見照会 still open: the municipality's (to record the release) or those asked of a company
-    that has not stated its view yet."""
+    """第三者意見照会 still open: the municipality's (to record the release), every municipality's (for
+    the coordinators) or those asked of a company that has not stated its view yet."""
     company = aliased(Organisation)
     query = (select(DisclosureInquiry.id, DisclosureInquiry.deadline, DisclosureInquiry.title, company.name)
              .join(Challenge, DisclosureInquiry.challenge_id == Challenge.id)
@@ -163,7 +163,7 @@ def _open_inquiries(*, municipality_id: int | None = None, company_id: int | Non
         query = query.where(Challenge.organisation_id == municipality_id)
     if company_id is not None:
         query = query.where(DisclosureInquiry.organisation_id == company_id, DisclosureInquiry.company_view.is_(None))
-    kind: TodoKind = "disclosure_release" if municipality_id is not None else "disclosure_view"
+    kind: TodoKind = "disclosure_view" if company_id is not None else "disclosure_release"
     return [TodoItem(kind, title, party, deadline, _("意見の提出期限"),
                      url_for("records.inquiry", inquiry_id=inquiry_id), inquiry_id)
             for inquiry_id, deadline, title, party in db.session.execute(query)]
@@ -176,6 +176,12 @@ def for_municipality(organisation_id: int, today: date | None = None) -> list[To
                     + _soundings_without_results(organisation_id, today)
                     + _pilots_without_report(organisation_id, today)
                     + _open_inquiries(municipality_id=organisation_id))
+
+
+def for_coordinators() -> list[TodoItem]:
+    """What waits on a municipality's release across the site: the open 第三者意見照会, which the
+    coordinators may also record."""
+    return _ordered(_open_inquiries())
 
 
 # --- company -------------------------------------------------------------------------------------
