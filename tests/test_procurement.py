@@ -112,6 +112,25 @@ def test_negotiated_above_the_limit_needs_a_ground_other_than_small(db: Any) -> 
     assert (match.stage, match.negotiated_ground, match.contract_kind) == ("adopted", "1", "other")
 
 
+@pytest.mark.parametrize(("route", "ground", "warned"), [
+    (None, None, True),  # a pilot's budget request: no route chosen yet
+    ("negotiated", "1", True),  # 少額随意契約 cannot carry an amount above its limit
+    *(("negotiated", str(n), False) for n in range(2, 10)),  # 第2〜9号: a 随意契約 on another ground
+    ("proposal", None, False), ("tender", None, False),
+    ("other", None, True),
+])
+@pytest.mark.parametrize("kind", sorted(CITY_LIMITS))
+def test_route_warning_per_route_above_at_and_below_the_limit(db: Any, kind: str, route: str | None,
+                                                              ground: str | None, warned: bool) -> None:
+    """Above a kind's limit only プロポーザル, 入札 and a 随意契約 on 第2〜9号 go without the warning;
+    at or below the limit no route is warned about."""
+    city = make_municipality(name="豊岡市", lg_code="282090")
+    limit = CITY_LIMITS[kind]
+    assert procurement.check(city, limit + 1, kind, route, ground).route_warning is warned
+    for amount in (limit, limit - 1):
+        assert procurement.check(city, amount, kind, route, ground).route_warning is False
+
+
 def test_match_page_warns_and_flags_council(db: Any, client: Any, login_as: Any) -> None:
     pair = _city_pair()
     match = pf.make_match(pair.challenge, pair.solution, stage="adopted", procurement_route="other",
