@@ -287,7 +287,8 @@ def test_the_demo_shows_a_third_party_inquiry_awaiting_the_company(demo: dict[st
                                                                     client: Any) -> None:
     from models import DisclosureInquiry
 
-    inquiry = db.session.scalars(select(DisclosureInquiry)).one()
+    inquiry = db.session.scalars(select(DisclosureInquiry).join(User, DisclosureInquiry.started_by_id == User.id)
+                                 .where(User.organisation_id == demo["municipal"].organisation_id)).one()
     assert inquiry.record_kind == "dialogue_disclosure" and inquiry.company_view is None
     assert "約300万円" not in inquiry.document_text and "■■■■〔非公開：法人等情報〕" in inquiry.document_text
     login(client, "municipal")  # 旭川市 finds it on its dashboard and on the dialogue's disclosure version

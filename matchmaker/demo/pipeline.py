@@ -84,6 +84,7 @@ STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("kobe", "神戸市", "municipal", "清水 由美", "建築住宅局 住宅政策課 空き家対策担当"),
     ("toyooka", "豊岡市", "municipal", "山口 浩", "環境経済部 環境政策課"),
     ("kochi", "高知市", "municipal", "山本 恵", "防災対策部 地域防災推進課"),
+    ("kochi-2", "高知市", "municipal", "西村 亜紀", "防災対策部 地域防災推進課"),
     ("fukuoka", "福岡市", "municipal", "林 大輝", "消防局 救急課"),
     ("kitakyushu", "北九州市", "municipal", "木村 直子", "保健福祉局 長寿社会対策課"),
     ("naha", "那覇市", "municipal", "比嘉 さくら", "都市みらい部 交通政策課"),
@@ -506,8 +507,9 @@ def story_sendai_sounding(scene: Scene) -> None:
         sounding.add_note(booking, owner, "マイナンバーカードの読取りとQRコードの両方に対応。停電時はタブレット内に"
                                           "記録し、復旧後に同期する方式。要配慮者情報（アレルギー・介護）は受付時に"
                                           "選択式で入力でき、本部のダッシュボードに即時に反映される。避難行動要支援者"
-                                          "名簿との照合は、名簿の庁内での取扱いの整理が前提。費用は初期費用＋避難所数に"
-                                          "応じた年額利用料。次回の地域防災訓練で試用できるか検討したい。")
+                                          "名簿との照合は、名簿の庁内での取扱いの整理が前提。費用は〔非公開:法人等情報〕"
+                                          "初期費用＋避難所数に応じた年額利用料（他市の例で1避難所当たり年額約6万円）"
+                                          "〔/非公開〕。次回の地域防災訓練で試用できるか検討したい。")
     with scene.on(-1, 9, 15):
         sounding.add_note(booking, scene.company, "本日はありがとうございました。ご質問のあった通信途絶時の同期の仕組みと、"
                                                   "高齢の運営委員の方を想定した操作手順書（案）をお送りします。訓練での"
@@ -563,6 +565,20 @@ def story_asahikawa_disclosure(scene: Scene) -> None:
                           challenge=app, company=booking.organisation, companies=[booking.organisation],
                           fields=dialogue_fields(booking), user=scene.municipal, deadline=None, today=scene.day(-1),
                           request_note="子育て支援アプリに関するサウンディングの記録一式（市民からの開示請求）")
+
+
+def story_sendai_disclosure(scene: Scene) -> None:
+    """情報公開請求 of the shelter sounding's records: 仙台市 asks the demo company for its view on the
+    dialogue record (its prices marked 非公開); the company finds the request on its dashboard."""
+    sendai = scene.challenge(SENDAI_SHELTER)
+    booking = next(b for s in sounding.soundings_of(sendai) for b in s.bookings
+                   if b.organisation_id == scene.company.organisation_id)
+    with scene.on(-1, 18):
+        third_party.start(record_kind="dialogue_disclosure", record_id=booking.id, title=booking.sounding.title,
+                          challenge=sendai, company=booking.organisation, companies=[booking.organisation],
+                          fields=dialogue_fields(booking), user=scene.member("sendai"), deadline=None,
+                          today=scene.day(-1), request_note="避難所受付のデジタル化に関するサウンディングの対話記録"
+                                                            "（報道機関からの開示請求）")
 
 
 def story_yokohama_sewer(scene: Scene) -> None:
@@ -855,11 +871,22 @@ def story_yokohama_handover(scene: Scene) -> None:
         handover.hand_over(scene.coordinator, sewer.organisation, leaver, successor, "4月1日付 人事異動（demo）")
 
 
+def story_kochi_handover(scene: Scene) -> None:
+    """A handover outside April: 山本 (the evacuation challenge's staff) hands over to 西村 before her
+    leave; the two proposing companies, the demo company among them, are told who their new contact is.
+    It is recent, so the board does not list it as stalled."""
+    kochi = scene.challenge(KOCHI_EVACUATION)
+    leaver, successor = scene.member("kochi"), scene.member("kochi-2")
+    kochi.author_id = leaver.id
+    with scene.on(-5, 9):
+        handover.hand_over(leaver, kochi.organisation, leaver, successor, "育児休業に伴う担当替え（demo）")
+
+
 STORIES = (
     story_interest, story_naha_withdrawal, story_asahikawa_snow, story_kochi, story_yokohama_nursery,
-    story_sendai_sounding, story_asahikawa_sounding, story_asahikawa_disclosure, story_yokohama_sewer, story_kyotango_pilot,
-    story_kitakyushu_pilot, story_fukuoka_adoption, story_kobe_adoption, story_toyooka_closed,
-    story_yokohama_handover,
+    story_sendai_sounding, story_asahikawa_sounding, story_asahikawa_disclosure, story_sendai_disclosure,
+    story_yokohama_sewer, story_kyotango_pilot, story_kitakyushu_pilot, story_fukuoka_adoption, story_kobe_adoption,
+    story_toyooka_closed, story_yokohama_handover, story_kochi_handover,
 )
 
 
