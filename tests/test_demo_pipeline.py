@@ -310,6 +310,7 @@ def test_the_demo_has_frozen_selection_records_a_coordinator_finds_from_the_boar
     assert [c["name"] for c in kobe.data["evaluation"]["criteria"]] == ["課題の理解度", "実現可能性", "費用の妥当性",
                                                                        "個人情報の取扱い"]
     assert kobe.data["evaluation"]["averages"][0]["weighted"] == pytest.approx(4.5)
+    assert len({s["evaluator"] for s in kobe.data["evaluation"]["scores"]}) == 2  # two evaluators, averaged
     assert len(packs) >= 2  # every demo adoption froze its challenge's record
     login(client, "coordinator")
     board_page = get_page(client, "coordinator.board")

@@ -82,6 +82,7 @@ STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("yokohama-gesuido-2", "横浜市", "municipal", "中村 恵子", "下水道河川局 管路保全課"),
     ("kyotango", "京丹後市", "municipal", "井上 誠", "医療部 医療政策課"),
     ("kobe", "神戸市", "municipal", "清水 由美", "建築住宅局 住宅政策課 空き家対策担当"),
+    ("kobe-2", "神戸市", "municipal", "岡本 翔", "建築住宅局 住宅政策課 空き家対策担当"),
     ("toyooka", "豊岡市", "municipal", "山口 浩", "環境経済部 環境政策課"),
     ("kochi", "高知市", "municipal", "山本 恵", "防災対策部 地域防災推進課"),
     ("kochi-2", "高知市", "municipal", "西村 亜紀", "防災対策部 地域防災推進課"),
@@ -807,10 +808,13 @@ def story_kobe_adoption(scene: Scene) -> None:
     })
     with scene.on(-190, 14):
         proposals.shortlist(proposal, owner)
-    with scene.on(-188, 10):  # the evaluation sheet; the adoption below freezes the selection record
-        for name, weight, score in (("課題の理解度", 30, 5), ("実現可能性", 30, 4), ("費用の妥当性", 20, 4),
-                                    ("個人情報の取扱い", 20, 5)):
-            evaluation.set_score(proposal, evaluation.add_criterion(vacant, owner, name, weight), owner, score)
+    second = scene.member("kobe-2")
+    with scene.on(-188, 10):  # the evaluation sheet of two evaluators; the adoption below freezes the selection record
+        for name, weight, score, other in (("課題の理解度", 30, 5, 5), ("実現可能性", 30, 4, 4),
+                                           ("費用の妥当性", 20, 4, 5), ("個人情報の取扱い", 20, 5, 4)):
+            criterion = evaluation.add_criterion(vacant, owner, name, weight)
+            evaluation.set_score(proposal, criterion, owner, score)
+            evaluation.set_score(proposal, criterion, second, other)
     year = fiscal_year_of(scene.day(-160))
     _settle_challenge(scene, vacant, owner, proposed=-210, closed=-185, fiscal_year=year)
     with scene.on(-160, 11):
