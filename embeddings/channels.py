@@ -10,12 +10,14 @@ a few candidates.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from embeddings.lexical import make_lexical
+from embeddings.lexical import make_lexical, widened
 
 
 def _row_stats(scores: np.ndarray, self_columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +83,24 @@ def sparse_rows_dot(
     return np.bincount(owner, weights=products, minlength=len(rows)).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class RowUpdate:
+    """How the rows of one side change between a fit and an update.
+
+    Row ``i`` of the updated side is row ``take[i]`` of [the fitted rows, then the saved
+    documents]; ``previous[i]`` is the fitted row of the same document (-1 for a new one);
+    ``saved`` are the updated rows that hold a saved (new or changed) document; ``tokens`` are
+    the saved documents' tokens in the order ``take`` numbers them; ``vectors`` are the whole
+    updated side's vectors for the direction's slot.
+    """
+
+    take: np.ndarray
+    previous: np.ndarray
+    saved: np.ndarray
+    tokens: Sequence[Sequence[str]]
+    vectors: np.ndarray
+
+
 class Direction:
     """Lexical and dense scores from a source side to a target side.
 
@@ -118,7 +138,7 @@ class Direction:
         Returns:
             self
         """
-        self.index_ = make_lexical(self.lexical).fit_tokens(target_tokens)
+        self.index_ = make_lexical(self.lexical).fit_tokens(target_tokens, () if same_side else source_tokens)
         self.queries_ = self.index_.query_matrix_tokens(source_tokens).tocsr()
         self.source_vectors_ = np.asarray(source_vectors, dtype=np.float32)
         self.target_vectors_ = np.asarray(target_vectors, dtype=np.float32)
@@ -133,6 +153,55 @@ class Direction:
         embedded = self.sample_[self.target_has_[self.sample_]]
         self.dense_mean_, self.dense_std_ = self.dense_stats(self.source_vectors_, self._self_columns(embedded))
         return self
+
+    def updated(self, source: RowUpdate, target: RowUpdate) -> Direction:
+        """A copy with saved documents re-indexed in place of their old rows, new ones added and
+        removed ones dropped, without refitting the rest.
+
+        New terms of saved target documents join the vocabulary; the fitted terms' statistics and
+        the calibration sample stay those of the fit (sampled documents that were removed leave
+        it; a sample of the whole side stays the whole side). The saved source documents are
+        calibrated again, and all of them when the sample changed.
+        """
+        new = copy.copy(self)
+        new.index_ = self.index_.with_rows(target.take, target.tokens)
+        width = len(new.index_.vocabulary_)
+        added_queries = new.index_.query_matrix_tokens(source.tokens)
+        new.queries_ = sp.vstack([widened(self.queries_, width), added_queries], format="csr")[source.take]
+        new.source_vectors_ = np.asarray(source.vectors, dtype=np.float32)
+        new.target_vectors_ = np.asarray(target.vectors, dtype=np.float32)
+        new.source_has_ = has_vector(new.source_vectors_)
+        new.target_has_ = has_vector(new.target_vectors_)
+        new.all_targets_embedded_ = bool(new.target_has_.all())
+        fitted_targets = self.index_.doc_matrix_.shape[0]
+        moved = np.full(fitted_targets, -1, dtype=np.int64)
+        kept = target.previous >= 0
+        moved[target.previous[kept]] = np.flatnonzero(kept)
+        sample = moved[self.sample_]
+        if self.sample_.size == fitted_targets:  # the sample was the whole side: it stays so
+            new.sample_ = np.arange(min(len(target.take), self.sample_size))
+        else:
+            new.sample_ = np.sort(sample[sample >= 0])
+        # A sample that lost, gained or changed documents calibrates every source document
+        # differently: then all are calibrated again (on a large side this is rare).
+        recalibrate = source.saved
+        if not np.array_equal(new.sample_, sample) or np.isin(new.sample_, target.saved).any():
+            recalibrate = np.arange(len(source.take))
+        old_row = np.maximum(source.previous, 0)
+        stats = []
+        for mean, std in ((self.lex_mean_, self.lex_std_), (self.dense_mean_, self.dense_std_)):
+            stats.append((mean[old_row].copy(), std[old_row].copy()))
+        if recalibrate.size:
+            rows = recalibrate
+            columns = new._self_columns(new.sample_)
+            lex = new.lexical_stats(new.queries_[rows], None if columns is None else columns[rows])
+            embedded = new.sample_[new.target_has_[new.sample_]]
+            columns = new._self_columns(embedded)
+            dense = new.dense_stats(new.source_vectors_[rows], None if columns is None else columns[rows])
+            for (mean, std), (fresh_mean, fresh_std) in zip(stats, (lex, dense)):
+                mean[rows], std[rows] = fresh_mean, fresh_std
+        (new.lex_mean_, new.lex_std_), (new.dense_mean_, new.dense_std_) = stats
+        return new
 
     def _self_columns(self, sample: np.ndarray) -> np.ndarray | None:
         """Per source row, its own position in ``sample`` (-1 if absent); None unless same-sided."""

@@ -7,8 +7,10 @@ the posting lists of its own terms only (``score_one``), which keeps 100k docume
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from itertools import chain, repeat
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,10 +39,18 @@ def _count_matrix(docs: Sequence[Sequence[str]], vocab: dict[str, int], grow: bo
     return matrix
 
 
+def widened(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """``matrix`` with zero columns added up to ``width`` (a grown vocabulary), sharing its data."""
+    if matrix.shape[1] == width:
+        return matrix
+    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
+
+
 class _SparseIndex:
     """Shared scoring code; subclasses define the document and query weightings."""
 
     tokenizer: str
+    idf_: np.ndarray
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
         """Tokens of each text, with this index's tokeniser."""
@@ -50,9 +60,12 @@ class _SparseIndex:
     def _counts(self, tokens: Sequence[Sequence[str]], grow: bool = False) -> sp.csr_matrix:
         return _count_matrix(tokens, self.vocabulary_, grow)
 
-    def _fit_counts(self, tokens: Sequence[Sequence[str]]) -> sp.csr_matrix:
+    def _fit_counts(self, tokens: Sequence[Sequence[str]], also: Sequence[Sequence[str]]) -> sp.csr_matrix:
         self.vocabulary_: dict[str, int] = {}
         counts = self._counts(tokens, grow=True)
+        for term in dict.fromkeys(chain.from_iterable(also)):
+            self.vocabulary_.setdefault(term, len(self.vocabulary_))
+        counts = widened(counts, len(self.vocabulary_))
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
         self.n_docs_ = counts.shape[0]
         self.df_ = df
@@ -66,9 +79,44 @@ class _SparseIndex:
         """Index ``texts``; row i of every score matrix is ``texts[i]``."""
         return self.fit_tokens(self.tokenize(texts))
 
-    def fit_tokens(self, tokens: Sequence[Sequence[str]]) -> _SparseIndex:
-        """Index pre-tokenised documents."""
+    def fit_tokens(self, tokens: Sequence[Sequence[str]], also: Sequence[Sequence[str]] = ()) -> _SparseIndex:
+        """Index pre-tokenised documents; the terms of ``also`` (e.g. the queries' tokens) join
+        the vocabulary without counting as documents, so that documents added later
+        (`with_rows`) that share them are found by queries made now."""
         raise NotImplementedError
+
+    def _idf(self, df: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        raise NotImplementedError
+
+    def with_rows(self, take: np.ndarray, tokens: Sequence[Sequence[str]]) -> Self:
+        """A copy whose documents are rows ``take`` of [this index's documents, then ``tokens``].
+
+        Terms that no fitted document has (new ones join the vocabulary) take their document
+        frequency from ``tokens``; the statistics of the fitted documents' terms (document count,
+        frequencies, average length) stay those of the fit.
+        """
+        clone = copy.copy(self)
+        width = len(self.vocabulary_)
+        unseen = [t for t in dict.fromkeys(chain.from_iterable(tokens)) if t not in self.vocabulary_]
+        if unseen:
+            clone.vocabulary_ = {**self.vocabulary_, **{t: width + i for i, t in enumerate(unseen)}}
+        counts = clone._counts(tokens)
+        df = np.concatenate([self.df_, np.zeros(len(unseen), dtype=np.float32)])
+        new_terms = np.flatnonzero(df == 0)
+        if new_terms.size:
+            found = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
+            new_terms = new_terms[found[new_terms] > 0]
+            df[new_terms] = found[new_terms]
+        if unseen or new_terms.size:
+            clone.df_ = df
+            clone.idf_ = np.concatenate([self.idf_, np.zeros(len(unseen), dtype=np.float32)])
+            clone.idf_[new_terms] = clone._idf(df[new_terms])
+        stacked = sp.vstack([widened(self.doc_matrix_, len(clone.vocabulary_)), clone._weigh(counts)], format="csr")
+        clone._finish(stacked[take])
+        return clone
 
     def document_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Weight rows for documents, in the index's vocabulary (for texts not in the index)."""
@@ -115,6 +163,11 @@ class BM25Index(_SparseIndex):
         self.k1 = k1
         self.b = b
 
+    def _idf(self, df: np.ndarray) -> np.ndarray:
+        n = max(self.n_docs_, 1)
+        idf: np.ndarray = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        return idf
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         counts = counts.tocsr().astype(np.float32)
         lengths = np.asarray(counts.sum(axis=1)).ravel()
@@ -126,11 +179,10 @@ class BM25Index(_SparseIndex):
         )
         return counts
 
-    def fit_tokens(self, tokens: Sequence[Sequence[str]]) -> BM25Index:
-        """Index pre-tokenised documents."""
-        counts = self._fit_counts(tokens)
-        n = max(self.n_docs_, 1)
-        self.idf_ = np.log1p((n - self.df_ + 0.5) / (self.df_ + 0.5)).astype(np.float32)
+    def fit_tokens(self, tokens: Sequence[Sequence[str]], also: Sequence[Sequence[str]] = ()) -> BM25Index:
+        """Index pre-tokenised documents (``also``: see `_SparseIndex.fit_tokens`)."""
+        counts = self._fit_counts(tokens, also)
+        self.idf_ = self._idf(self.df_)
         lengths = np.asarray(counts.sum(axis=1)).ravel()
         self.avgdl_ = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
         self._finish(self._weigh(counts))
@@ -157,6 +209,10 @@ class TfidfIndex(_SparseIndex):
     def __init__(self, tokenizer: str = "char23") -> None:
         self.tokenizer = tokenizer
 
+    def _idf(self, df: np.ndarray) -> np.ndarray:
+        idf: np.ndarray = (np.log((1 + self.n_docs_) / (1 + df)) + 1.0).astype(np.float32)
+        return idf
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         counts = counts.tocsr().astype(np.float32)
         counts.data = ((1.0 + np.log(counts.data)) * self.idf_[counts.indices]).astype(np.float32)
@@ -164,10 +220,10 @@ class TfidfIndex(_SparseIndex):
         norms[norms == 0] = 1.0
         return sp.csr_matrix(sp.diags(1.0 / norms) @ counts, dtype=np.float32)
 
-    def fit_tokens(self, tokens: Sequence[Sequence[str]]) -> TfidfIndex:
-        """Index pre-tokenised documents."""
-        counts = self._fit_counts(tokens)
-        self.idf_ = (np.log((1 + self.n_docs_) / (1 + self.df_)) + 1.0).astype(np.float32)
+    def fit_tokens(self, tokens: Sequence[Sequence[str]], also: Sequence[Sequence[str]] = ()) -> TfidfIndex:
+        """Index pre-tokenised documents (``also``: see `_SparseIndex.fit_tokens`)."""
+        counts = self._fit_counts(tokens, also)
+        self.idf_ = self._idf(self.df_)
         self._finish(self._weigh(counts))
         return self
 

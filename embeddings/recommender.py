@@ -8,14 +8,15 @@ query), (4) fuses, diversifies (MMR), caps exposure per owner and (5) explains e
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from embeddings.assemble import rank_pool
-from embeddings.channels import Direction
+from embeddings.channels import Direction, RowUpdate
 from embeddings.config import RankerConfig
 from embeddings.documents import (
     CHALLENGE,
@@ -33,9 +34,67 @@ from embeddings.search import top_k_indices
 from embeddings.structure import SideIndex, filter_mask, structure_features
 
 __all__ = [
-    "Filters", "MatchDocument", "RankerConfig", "Reason", "Recommendation",
+    "Filters", "MatchDocument", "RankerConfig", "Reason", "Recommendation", "SideChanges",
     "TwoSidedRecommender", "embedding_texts",
 ]
+
+
+@dataclass(frozen=True)
+class SideChanges:
+    """What changed on one side since the fit: documents saved (new or changed) with their
+    vectors (slot → (len(saved), dim), all-zero or missing rows for "not embedded yet"), and the
+    ids of documents removed."""
+
+    saved: Sequence[MatchDocument] = ()
+    vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    removed: Collection[int] = ()
+
+    def __len__(self) -> int:
+        return len(self.saved) + len(self.removed)
+
+
+@dataclass(frozen=True)
+class _Merged:
+    docs: tuple[MatchDocument, ...]
+    take: np.ndarray  # new row -> row of [old rows, saved documents]
+    previous: np.ndarray  # new row -> old row of the same document, -1 for a new one
+    saved: np.ndarray  # new rows that hold a saved document
+
+
+def _merge(old: tuple[MatchDocument, ...], rows: Mapping[int, int], changes: SideChanges) -> _Merged:
+    """Saved documents replace their old rows in place, new ones go last, removed ones go."""
+    saved_at = {doc.id: i for i, doc in enumerate(changes.saved)}
+    removed = set(changes.removed) - saved_at.keys()
+    docs: list[MatchDocument] = []
+    take: list[int] = []
+    previous: list[int] = []
+    for row, doc in enumerate(old):
+        if doc.id in removed:
+            continue
+        position = saved_at.get(doc.id)
+        docs.append(doc if position is None else changes.saved[position])
+        take.append(row if position is None else len(old) + position)
+        previous.append(row)
+    for doc_id, position in saved_at.items():
+        if doc_id not in rows:
+            docs.append(changes.saved[position])
+            take.append(len(old) + position)
+            previous.append(-1)
+    take_arr = np.array(take, dtype=np.int64)
+    return _Merged(tuple(docs), take_arr, np.array(previous, dtype=np.int64),
+                   np.flatnonzero(take_arr >= len(old)))
+
+
+def _stack(old: np.ndarray, saved: np.ndarray | None, n_saved: int, take: np.ndarray) -> np.ndarray:
+    """Rows ``take`` of [old vectors, saved vectors]; a side without vectors gets zero rows."""
+    width = old.shape[1] or (0 if saved is None else np.asarray(saved).shape[1])
+    added = np.zeros((n_saved, width), dtype=np.float32)
+    if saved is not None and np.asarray(saved).shape[1] == width:
+        added[:] = saved
+    if old.shape[1] != width:
+        old = np.zeros((old.shape[0], width), dtype=np.float32)
+    stacked: np.ndarray = np.concatenate([old, added])[take]
+    return stacked
 
 
 @dataclass(frozen=True)
@@ -97,11 +156,8 @@ class TwoSidedRecommender:
             self
         """
         cfg = self.config_ = self.config or RankerConfig()
-        self.challenges_ = tuple(challenges)
-        self.solutions_ = tuple(solutions)
+        self._index_sides(tuple(challenges), tuple(solutions))
         nc, ns = len(self.challenges_), len(self.solutions_)
-        self.challenge_rows_ = {d.id: i for i, d in enumerate(self.challenges_)}
-        self.solution_rows_ = {d.id: i for i, d in enumerate(self.solutions_)}
         c_query = _vectors(challenge_vectors, "query", nc)
         c_doc = _vectors(challenge_vectors, "document", nc)
         s_query = _vectors(solution_vectors, "query", ns)
@@ -120,19 +176,70 @@ class TwoSidedRecommender:
         self.c2s_ = direction().fit(c_full_t, s_full_t, c_query, s_doc)
         self.s2c_ = direction().fit(s_full_t, c_full_t, s_query, c_doc)
         self.c2c_ = direction().fit(c_full_t, c_full_t, c_doc, c_doc, same_side=True)
-        self.challenge_index_ = SideIndex.build(CHALLENGE, self.challenges_)
-        self.solution_index_ = SideIndex.build(SOLUTION, self.solutions_)
-        owners = sorted({d.owner for d in self.challenges_ + self.solutions_})
-        self.owner_codes_ = {o: i for i, o in enumerate(owners)}
-        self._owner_arrays = {
-            CHALLENGE: np.array([self.owner_codes_[d.owner] for d in self.challenges_], dtype=np.int64),
-            SOLUTION: np.array([self.owner_codes_[d.owner] for d in self.solutions_], dtype=np.int64),
-        }
         rng = np.random.default_rng(cfg.seed)
         texts = [t for t in (c_full + s_full)]
         pick = rng.permutation(len(texts))[:4000]
         self.phrase_stats_ = PhraseStats.fit(texts[i] for i in pick)
         return self
+
+    def updated(self, challenges: SideChanges = SideChanges(),
+                solutions: SideChanges = SideChanges()) -> TwoSidedRecommender:
+        """A new recommender with these changes, without refitting: saved documents are indexed
+        again in place of their old rows, new ones are added, removed ones dropped. This one is
+        left as it was (rankings in progress keep using it).
+
+        New terms join the lexical vocabulary, but the fitted terms' statistics, the calibration
+        samples and the phrase statistics stay those of the fit, so an updated index ranks a
+        little differently from a fresh fit over the same documents; fit again after many
+        changes.
+        """
+        cfg = self.config_
+        new = copy.copy(self)
+        c = _merge(self.challenges_, self.challenge_rows_, challenges)
+        s = _merge(self.solutions_, self.solution_rows_, solutions)
+        tokenize = make_lexical(cfg.lexical).tokenize
+        c_tokens = tokenize([d.text() for d in challenges.saved])
+        s_tokens = tokenize([d.text() for d in solutions.saved])
+
+        def rows(merged: _Merged, tokens: list[list[str]], old: np.ndarray,
+                 saved: np.ndarray | None) -> RowUpdate:
+            return RowUpdate(merged.take, merged.previous, merged.saved, tokens,
+                             _stack(old, saved, len(tokens), merged.take))
+
+        c_query = rows(c, c_tokens, self.c2s_.source_vectors_, challenges.vectors.get("query"))
+        c_doc = rows(c, c_tokens, self.s2c_.target_vectors_, challenges.vectors.get("document"))
+        s_query = rows(s, s_tokens, self.s2c_.source_vectors_, solutions.vectors.get("query"))
+        s_doc = rows(s, s_tokens, self.c2s_.target_vectors_, solutions.vectors.get("document"))
+        new.c2s_ = self.c2s_.updated(c_query, s_doc)
+        new.s2c_ = self.s2c_.updated(s_query, c_doc)
+        new.c2c_ = self.c2c_.updated(c_doc, c_doc)
+        new.challenges_, new.solutions_ = c.docs, s.docs
+        new.challenge_rows_ = {d.id: i for i, d in enumerate(c.docs)}
+        new.solution_rows_ = {d.id: i for i, d in enumerate(s.docs)}
+        new.challenge_index_ = self.challenge_index_.updated(c.docs, c.take, challenges.saved)
+        new.solution_index_ = self.solution_index_.updated(s.docs, s.take, solutions.saved)
+        unseen = {d.owner for d in (*challenges.saved, *solutions.saved)} - self.owner_codes_.keys()
+        new.owner_codes_ = {**self.owner_codes_, **{o: len(self.owner_codes_) + i for i, o in enumerate(sorted(unseen))}}
+        new._owner_arrays = {
+            kind: np.concatenate([self._owner_arrays[kind], np.array(
+                [new.owner_codes_[d.owner] for d in changes.saved], dtype=np.int64)])[merged.take]
+            for kind, merged, changes in ((CHALLENGE, c, challenges), (SOLUTION, s, solutions))
+        }
+        return new
+
+    def _index_sides(self, challenges: tuple[MatchDocument, ...], solutions: tuple[MatchDocument, ...]) -> None:
+        """Row maps, structured fields and owners of both sides."""
+        self.challenges_, self.solutions_ = challenges, solutions
+        self.challenge_rows_ = {d.id: i for i, d in enumerate(challenges)}
+        self.solution_rows_ = {d.id: i for i, d in enumerate(solutions)}
+        self.challenge_index_ = SideIndex.build(CHALLENGE, challenges)
+        self.solution_index_ = SideIndex.build(SOLUTION, solutions)
+        owners = sorted({d.owner for d in challenges + solutions})
+        self.owner_codes_ = {o: i for i, o in enumerate(owners)}
+        self._owner_arrays = {
+            CHALLENGE: np.array([self.owner_codes_[d.owner] for d in challenges], dtype=np.int64),
+            SOLUTION: np.array([self.owner_codes_[d.owner] for d in solutions], dtype=np.int64),
+        }
 
     # --- public ranking calls -------------------------------------------------------------
 

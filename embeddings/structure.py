@@ -86,6 +86,41 @@ class SideIndex:
         )
 
 
+    def updated(self, docs: Sequence[MatchDocument], take: np.ndarray, saved: Sequence[MatchDocument]) -> SideIndex:
+        """The index of ``docs``, which are rows ``take`` of [this index's documents, then
+        ``saved``]: only the saved documents are read (all of them when one brings a code this
+        index has not seen)."""
+        if not len(saved):
+            return self if len(take) == len(self.owners) and np.array_equal(take, np.arange(len(take))) else \
+                self._taken(SideIndex.build(self.kind, ()), take)
+        added = SideIndex.build(self.kind, saved)
+        for name in ("domains", "forms", "prefectures"):
+            if not set(getattr(added, name).codes) <= set(getattr(self, name).codes):
+                return SideIndex.build(self.kind, docs)
+        return self._taken(added, take)
+
+    def _taken(self, added: SideIndex, take: np.ndarray) -> SideIndex:
+        def codes(mine: CodeMatrix, theirs: CodeMatrix) -> CodeMatrix:
+            bit = {c: np.uint64(1 << i) for i, c in enumerate(mine.codes)}
+            masks = np.zeros(len(theirs.masks), dtype=np.uint64)
+            for i, c in enumerate(theirs.codes):  # the added documents' bits, in this index's order
+                masks[(theirs.masks & np.uint64(1 << i)) != 0] |= bit[c]
+            return CodeMatrix(mine.codes, np.concatenate([mine.masks, masks])[take],
+                              np.concatenate([mine.sizes, theirs.sizes])[take])
+
+        def rows(name: str) -> np.ndarray:
+            out: np.ndarray = np.concatenate([getattr(self, name), getattr(added, name)])[take]
+            return out
+
+        owners = self.owners + added.owners
+        return SideIndex(
+            kind=self.kind, domains=codes(self.domains, added.domains), forms=codes(self.forms, added.forms),
+            prefectures=codes(self.prefectures, added.prefectures), budget_lo=rows("budget_lo"),
+            budget_hi=rows("budget_hi"), budget_unknown=rows("budget_unknown"), maturity=rows("maturity"),
+            owners=tuple(owners[i] for i in take),
+        )
+
+
 def _set_overlap(matrix: CodeMatrix, query: frozenset[str]) -> np.ndarray:
     if not query:
         return np.full(matrix.masks.shape[0], 0.5, dtype=np.float32)

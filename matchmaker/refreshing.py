@@ -4,7 +4,8 @@ kept fresh without making requests wait.
 A `Refreshing` holds one built value and the change key it was built from. It asks for the
 current key at most every ``INDEX_REFRESH_SECONDS`` (a cheap aggregate query); when the key moved,
 it rebuilds in a background thread while requests keep the value they have, and swaps the new
-one in whole. So a change saved by any process reaches every process within about the refresh
+one in whole. The build is handed the value it replaces, so it may update that value rather
+than build from nothing. So a change saved by any process reaches every process within about the refresh
 period plus the build, no request but the first waits for a build, and a burst of changes costs
 each process one build, not one per change. Between two builds a process waits at least
 ``BUILD_GAP`` times the last build's duration, so an index under constant change takes at most
@@ -34,10 +35,11 @@ class Refreshing(Generic[T]):
     Args:
         name: For logs.
         key: The current change key (runs in an app context).
-        build: Builds the value for a key (runs in an app context, maybe in a background thread).
+        build: Builds the value for a key from the value it replaces (None at first); runs in an
+            app context, maybe in a background thread.
     """
 
-    def __init__(self, name: str, key: Callable[[], Hashable], build: Callable[[Any], T]) -> None:
+    def __init__(self, name: str, key: Callable[[], Hashable], build: Callable[[Any, T | None], T]) -> None:
         self.name = name
         self._key = key
         self._build = build
@@ -76,7 +78,7 @@ class Refreshing(Generic[T]):
         with self._lock:  # one build at a time per process; a second caller takes the first's result
             held = self._value
             if held is None or held[0] != key:
-                held = self._value = (key, self._build(key))
+                held = self._value = (key, self._build(key, None if held is None else held[1]))
             return held[1]
 
     def _rebuild_in_background(self, app: Flask) -> None:
@@ -87,7 +89,8 @@ class Refreshing(Generic[T]):
                 try:
                     started = time.monotonic()
                     key = self._key()
-                    value = (key, self._build(key))
+                    held = self._value
+                    value = (key, self._build(key, None if held is None else held[1]))
                 finally:
                     db.session.remove()  # before the swap: whoever sees the new value finds no session open here
                 ended = time.monotonic()
@@ -99,7 +102,7 @@ class Refreshing(Generic[T]):
             self._rebuilding = False
 
 
-def refreshing(name: str, key: Callable[[], Hashable], build: Callable[[Any], T]) -> Refreshing[T]:
+def refreshing(name: str, key: Callable[[], Hashable], build: Callable[[Any, T | None], T]) -> Refreshing[T]:
     """This app's `Refreshing` called ``name`` (created on first use)."""
     caches: dict[str, Refreshing[Any]] = current_app.extensions.setdefault("refreshing", {})
     if name not in caches:

@@ -15,11 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from embeddings.config import RankerConfig
-from embeddings.datasets import RetrievalSet, load_retrieval_dir
-from embeddings.devset import DEFAULT_ROOT as DEVSET
+from embeddings.datasets import RetrievalSet
 from embeddings.devset_eval import documents, evaluate_config, method_config
 from embeddings.documents import embedding_texts
 from embeddings.text import vector_key
@@ -33,12 +31,6 @@ LEXICAL_STRUCTURE_FLOOR = {"MRR@10": 0.80, "Recall@10": 0.86}
 HYBRID_FLOOR = {"MRR@10": 0.83, "Recall@10": 0.88}
 MIN_GAIN_OVER_SINGLE_CHANNEL = 0.05
 
-
-@pytest.fixture(scope="module")
-def devset() -> RetrievalSet:
-    if not (DEVSET / "qrels.tsv").exists():
-        pytest.skip("data/devset not merged (python -m embeddings.devset)")
-    return load_retrieval_dir(DEVSET)
 
 
 def stored_vectors(

@@ -1,0 +1,111 @@
+"""The fitted ranking index follows saves by updating itself, and fits again only after many."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from matchmaker.services import vectors
+from matchmaker.services.vectors import REFIT_MIN_CHANGES, fitted_index
+from models import Challenge, Solution, db
+from models.base import utcnow
+from tests import factories
+
+
+@pytest.fixture()
+def index_world(app):
+    """Two municipalities' published challenges and three companies' profiles, embedded."""
+    town = factories.make_municipality(prefecture="長野県")
+    bus = factories.make_challenge(town, title="公共交通空白地域の移動手段", problem="路線バスの廃止で通院や買い物の足がない",
+                                   domains=["transport"])
+    care = factories.make_challenge(title="フレイル予防の通いの場", domains=["frailty"])
+    profiles = [factories.make_solution(title=f"通いの場 参加記録アプリ {n}") for n in range(3)]
+    db.session.commit()
+    vectors.sync_all_vectors()
+    return {"bus": bus.id, "care": care.id, "profiles": [p.id for p in profiles], "town": town.id}
+
+
+def next_index() -> vectors.FittedIndex:
+    from flask import g
+
+    g.pop("fitted_index", None)  # a new request's view of the index
+    return fitted_index()
+
+
+def test_a_saved_profile_is_updated_into_the_index_without_a_fit(app, index_world) -> None:
+    first = next_index()
+    on_demand = factories.make_solution(title="AIオンデマンド交通の配車システム",
+                                        summary="路線バスの廃止で移動手段がない地域に、予約型の乗合タクシーを走らせる。",
+                                        domains=["transport"])
+    db.session.commit()
+    text_only = next_index()
+    assert not text_only.recommender.c2s_.target_has_[text_only.recommender.solution_rows_[on_demand.id]]
+    vectors.sync_all_vectors()  # what the job queued by the save does
+    after = next_index()
+    assert after.recommender is not first.recommender and after.fitted_at == first.fitted_at
+    assert after.changed == {("solution", on_demand.id)}
+    assert after.recommender.solutions_for(index_world["bus"], 1)[0].id == on_demand.id
+    row = after.recommender.solution_rows_[on_demand.id]
+    assert after.recommender.c2s_.target_has_[row]  # its vectors, written after the save, are in
+    assert on_demand.id not in first.recommender.solution_rows_  # the old index is left as it was
+
+
+def test_edits_deactivation_deletion_and_publication_reach_the_index(app, index_world) -> None:
+    next_index()
+    kept, dropped, _ = (db.session.get(Solution, i) for i in index_world["profiles"])
+    kept.title = "AIオンデマンド交通の配車システム"
+    kept.summary = "路線バスの廃止で移動手段がない地域に、予約型の乗合タクシーを走らせる。"
+    dropped.active = False
+    draft = factories.make_challenge(status="draft", title="窓口の待ち時間短縮")
+    db.session.delete(db.session.get(Challenge, index_world["care"]))
+    db.session.commit()
+    index = next_index()
+    rec = index.recommender
+    assert rec.solutions_for(index_world["bus"], 1)[0].id == kept.id
+    assert dropped.id not in rec.solution_rows_
+    assert index_world["care"] not in rec.challenge_rows_ and index_world["care"] not in index.published_challenge_ids
+    assert draft.id in rec.challenge_rows_ and draft.id not in index.published_challenge_ids
+    draft.status, draft.published_at = "published", utcnow()
+    db.session.commit()
+    assert draft.id in next_index().published_challenge_ids
+
+
+def test_an_organisations_new_prefecture_reaches_its_challenges(app, index_world) -> None:
+    next_index()
+    town = db.session.get(Challenge, index_world["bus"]).organisation
+    town.prefecture = "山梨県"
+    db.session.commit()
+    rec = next_index().recommender
+    assert rec.challenges_[rec.challenge_rows_[index_world["bus"]]].prefectures == {"山梨県"}
+
+
+def test_a_save_stamped_before_the_latest_change_but_committed_after_it_is_not_missed(app, index_world) -> None:
+    late, _, _ = index_world["profiles"]
+    db.session.execute(update(Solution).where(Solution.id == late).values(updated_at=utcnow() - timedelta(days=1)))
+    db.session.commit()
+    next_index()
+    factories.make_solution(title="別の会社の新しいプロフィール")
+    db.session.commit()
+    seen = next_index()
+    # A transaction that stamped its row 30 s ago commits now, after the index saw a later change.
+    db.session.execute(update(Solution).where(Solution.id == late).values(
+        title="AIオンデマンド交通の配車システム", summary="路線バスの廃止で移動手段がない地域に乗合タクシーを走らせる。",
+        updated_at=utcnow() - timedelta(seconds=30)))
+    db.session.commit()
+    index = next_index()
+    assert index is not seen
+    assert index.recommender.solutions_[index.recommender.solution_rows_[late]].fields["title"] == \
+        "AIオンデマンド交通の配車システム"
+
+
+def test_after_many_changed_documents_the_index_is_fitted_again(app, index_world) -> None:
+    first = next_index()
+    for n in range(REFIT_MIN_CHANGES + 1):
+        factories.make_solution(title=f"新しいプロフィール {n}")
+    db.session.commit()
+    index = next_index()
+    assert index.fitted_at > first.fitted_at and index.changed == frozenset()
+    assert len(index.recommender.solutions_) == 3 + REFIT_MIN_CHANGES + 1
+    assert db.session.scalar(select(Solution.id).order_by(Solution.id.desc()).limit(1)) in index.recommender.solution_rows_
