@@ -163,6 +163,11 @@ def _overflow(driver: Any, width: str) -> list[str]:
 
 def _check_page(ui: Any, role: str, language: str, endpoint: str, rule: str, path: str) -> list[Check]:
     _open(ui, path)
+    return _measure(ui, role, language, endpoint, rule, path)
+
+
+def _measure(ui: Any, role: str, language: str, endpoint: str, rule: str, path: str) -> list[Check]:
+    """axe and the reflow check on the page now shown, at each width."""
     title = str(ui.driver.title).split(" | ")[0]
     lang = ui.driver.execute_script("return document.documentElement.lang;")
     assert lang == language, f"{path} for {role} says lang={lang!r}, not {language!r}"
@@ -215,7 +220,8 @@ def _login(ui: Any, role: str) -> str:
 
 
 def test_axe_reports_an_injected_violation_with_rule_page_and_node(ui, live_site):
-    """The canary: axe sees what it should on one of our pages, and a failure names where."""
+    """The canary: axe sees what it should on one of our pages, a failure names where, and the run's
+    own verdict (the function the crawl ends with) fails on an injected violation and on reflow."""
     ui.go("/")
     assert axe.failing(axe.run(ui.driver)) == [], "the canary needs a page without violations"
     ui.driver.execute_script(
@@ -228,6 +234,18 @@ def test_axe_reports_an_injected_violation_with_rule_page_and_node(ui, live_site
     assert "color-contrast" in found and found["color-contrast"].targets == ("#canary-text",)
     assert found["button-name"].describe("/ (anonymous, ja, desktop)").startswith(
         "/ (anonymous, ja, desktop): [critical] button-name — ")
+    # The run's own verdict, on the same page measured as every page is: passes before, fails after.
+    ui.go("/")
+    assert_no_failing_violation(_measure(ui, "anonymous", "ja", "public.index", "/", "/"))
+    ui.driver.execute_script(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<button id=\"canary-button\"></button>');"
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<p id=\"canary-wide\">横に広い</p>');"
+        "document.getElementById('canary-wide').style.minWidth = '900px';")  # CSSOM: the CSP refuses style=""
+    with pytest.raises(AssertionError) as failed:
+        assert_no_failing_violation(_measure(ui, "anonymous", "ja", "public.index", "/", "/"))
+    report = str(failed.value)
+    assert "/ (anonymous, ja, desktop): [critical] button-name" in report
+    assert "/ (anonymous, ja, mobile): [serious] reflow" in report and "#canary-wide" in report
 
 
 def test_every_main_page_of_every_role_passes_axe(ui, live_site, browser):
@@ -253,6 +271,11 @@ def test_every_main_page_of_every_role_passes_axe(ui, live_site, browser):
     reached = {role: {key.split(" ")[0] for key in found} for role, found in pages.items()}
     missing = {role: sorted(REQUIRED[role] - reached[role]) for role in ROLES if REQUIRED[role] - reached[role]}
     assert missing == {}, f"pages no longer reached: {missing}"
+    assert_no_failing_violation(checks)
+
+
+def assert_no_failing_violation(checks: list[Check]) -> None:
+    """The verdict of the run: any serious or critical violation (or a reflow failure) fails it."""
     problems = []
     for check in checks:
         where = f"{check.path} ({check.role}, {check.language}, {check.width})"
