@@ -15,11 +15,14 @@ Channels (each scores every query against every document of the set):
 - ``dense-qexp``: the challenge's query vector averaged with a vector of its causes, target
   state and KPIs (structured sets only);
 - ``reciprocal``: lexical and dense z-scores of both directions summed, the reverse direction
-  calibrated over the queries (column z), instead of the fixed 0.2 reverse share.
+  calibrated over the queries (column z), instead of the fixed 0.2 reverse share;
+- ``lexical-prf``: pseudo-relevance feedback on the lexical query (Rocchio, RM3-shaped, fixed
+  before any run: the ten heaviest terms of the best three documents, each document's BM25 row
+  normalised to sum 1, interpolated half and half with the query; see ``rocchio``).
 
 Fusions are printed beside them: ``hybrid`` (weighted RRF of lexical 1.0 and dense 0.5, the
 site's text ranking), ``hybrid+<channel>`` (the channel added to that RRF with weight 0.5, or
-replacing dense for the dense variants), and, on the dev sets, ``site`` (``TwoSidedRecommender``
+replacing dense for the dense variants, or lexical for ``hybrid[lexical-prf]``), and, on the dev sets, ``site`` (``TwoSidedRecommender``
 exactly as the app ranks, with structure and the reverse direction). The baseline of each set is
 the current ranking: ``site`` on the dev sets, ``hybrid`` on the public sets. Nothing is tuned
 here: every weight above is fixed before looking at any set. The development set is printed
@@ -51,7 +54,7 @@ from embeddings.documents import MAX_EMBED_CHARS, SOLUTION_FIELDS, MatchDocument
 from embeddings.encoders import DEFAULT_ENCODER, load_encoder
 from embeddings.evaluate import top_ids
 from embeddings.fusion import rrf, zscore
-from embeddings.lexical import make_lexical
+from embeddings.lexical import BM25Index, make_lexical
 from embeddings.metrics import mrr_at, ndcg_at, recall_at
 from embeddings.text import normalize
 from embeddings.vectorstore import VectorStore, default_cache_dir, encode_cached
@@ -66,6 +69,7 @@ LEXICAL = RankerConfig.lexical
 EXPANSION_FIELDS = ("causes", "target_state", "kpis")
 CHUNK = 200
 SOFT_T = 0.05
+PRF_DOCS, PRF_TERMS, PRF_ORIGINAL = 3, 10, 0.5
 
 
 def chunks(text: str, size: int = CHUNK) -> list[str]:
@@ -142,6 +146,33 @@ def pooled(queries: np.ndarray, passages: list[list[str]], vectors: np.ndarray,
     return out
 
 
+def rocchio(index: BM25Index, queries: Sequence[str], scores: np.ndarray, docs: int = PRF_DOCS,
+            terms: int = PRF_TERMS, original: float = PRF_ORIGINAL) -> np.ndarray:
+    """Lexical scores of each query expanded with the heaviest terms of its best documents.
+
+    The expanded query is ``original · q/|q|₁ + (1 − original) · e/|e|₁``, where ``q`` is the
+    binary query row and ``e`` the mean of the ``docs`` best documents' BM25 rows (each scaled
+    to sum 1), cut to its ``terms`` heaviest terms.
+    """
+    q = index.query_matrix(list(queries)).tocsr().astype(np.float32)
+    rows = index.doc_matrix_
+    sums = np.asarray(rows.sum(axis=1)).ravel()
+    out = np.empty_like(scores)
+    for i in range(q.shape[0]):
+        top = np.argsort(-scores[i], kind="stable")[:docs]
+        e = np.zeros(rows.shape[1], dtype=np.float32)
+        for j in top:
+            row = rows[j]
+            e[row.indices] += row.data / max(float(sums[j]), 1e-9) / len(top)
+        keep = np.argsort(-e, kind="stable")[:terms]
+        weights = np.zeros_like(e)
+        weights[keep] = e[keep] / max(float(e[keep].sum()), 1e-9)
+        query = np.zeros_like(e)
+        query[q[i].indices] = q[i].data / max(float(q[i].data.sum()), 1e-9)
+        out[i] = rows @ (original * query + (1 - original) * weights)
+    return out
+
+
 def channels(data: RetrievalSet, encode: Encoded) -> dict[str, np.ndarray]:
     """Every channel's query × document score matrix."""
     is_struct = structured(data)
@@ -167,6 +198,8 @@ def channels(data: RetrievalSet, encode: Encoded) -> dict[str, np.ndarray]:
     lexical = make_lexical(LEXICAL)
     lex = lexical.fit(d_full).score(q_full)
     out: dict[str, np.ndarray] = {"lexical": lex}
+    assert isinstance(lexical, BM25Index)
+    out["lexical-prf"] = rocchio(lexical, q_full, lex)
     field_z = []
     for texts in fields.values():
         if not any(texts):
@@ -204,6 +237,7 @@ def fusions(ch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out["hybrid+bm25f"] = rrf(ch, {**base, "bm25f": 0.5}, k)
     out["hybrid[bm25f]"] = rrf({"lexical": ch["bm25f"], "dense": ch["dense"]}, base, k)
     out["hybrid+reciprocal"] = rrf(ch, {**base, "reciprocal": 0.5}, k)
+    out["hybrid[lexical-prf]"] = rrf({"lexical": ch["lexical-prf"], "dense": ch["dense"]}, base, k)
     return out
 
 
@@ -233,6 +267,12 @@ def site_runs(data: RetrievalSet, encode: Encoded, config: RankerConfig,
     ``expand`` replaces each challenge's query vector by its sum with the vector of its causes,
     target state and KPIs (normalised), as ``dense-qexp`` does.
     """
+    return site_rankings(data, *site_inputs(data, encode, expand), config)
+
+
+def site_inputs(data: RetrievalSet, encode: Encoded, expand: bool = False) -> tuple[
+        list[MatchDocument], dict[str, np.ndarray], list[MatchDocument], dict[str, np.ndarray]]:
+    """The dev set's challenges and solutions with their slot vectors, as the app has them."""
     challenges, solutions = documents(data)
     vectors = []
     for docs in (challenges, solutions):
@@ -243,7 +283,7 @@ def site_runs(data: RetrievalSet, encode: Encoded, config: RankerConfig,
         extra = encode([c.text(EXPANSION_FIELDS) or c.text() for c in challenges], "query")
         mixed = vectors[0]["query"] + extra
         vectors[0]["query"] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
-    return site_rankings(data, challenges, vectors[0], solutions, vectors[1], config)
+    return challenges, vectors[0], solutions, vectors[1]
 
 
 def report(name: str, rows: dict[str, dict[str, np.ndarray]], baseline: str, resamples: int) -> None:
