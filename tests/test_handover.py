@@ -73,6 +73,30 @@ def test_handover_moves_everything_open_and_notifies(client: Any, login_as: Any,
     assert db.session.scalars(select(Notification).where(Notification.user_id == desk.successor.id)).all()
 
 
+def test_handover_takes_what_the_leaver_opened_elsewhere_and_leaves_colleagues_work(client: Any, login_as: Any,
+                                                                                   desk: Desk) -> None:
+    """A match the leaver opened (an invitation) on a colleague's challenge moves with them; the
+    colleague's challenge and its other matches, and the leaver's closed challenge, stay."""
+    colleague = pf.make_user("municipal", organisation=desk.municipality)
+    theirs = pf.make_challenge(desk.municipality, status="published", author_id=colleague.id)
+    invited = pf.make_match(theirs, pf.make_solution(pf.make_company()), origin="municipality_invite",
+                            created_by_id=desk.leaver.id)
+    untouched = pf.make_match(theirs, pf.make_solution(pf.make_company()), created_by_id=colleague.id)
+    closed = pf.make_challenge(desk.municipality, status="closed", author_id=desk.leaver.id)
+    db.session.commit()
+    work = handover.open_work(desk.leaver)
+    assert invited in work.matches and untouched not in work.matches and closed not in work.challenges
+    login_as("coordinator")
+    post_page(client, "auth.handover_page", {"leaver": desk.leaver.id, "successor": desk.successor.id},
+              organisation_id=desk.municipality.id)
+    db.session.expire_all()
+    assert (invited.created_by_id, untouched.created_by_id) == (desk.successor.id, colleague.id)
+    assert (theirs.author_id, closed.author_id) == (colleague.id, desk.leaver.id)
+    handed = set(db.session.scalars(select(MatchEvent.match_id).where(MatchEvent.kind == "handover")))
+    assert invited.id in handed and untouched.id not in handed
+    assert handover.open_work(desk.leaver).total == 0
+
+
 def test_a_staff_member_of_the_municipality_may_hand_over(client: Any, login_as: Any, desk: Desk) -> None:
     login_as(pf.make_user("municipal", organisation=desk.municipality))
     post_page(client, "auth.handover_page", {"leaver": desk.leaver.id, "successor": desk.successor.id},
