@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from matchmaker.demo import accounts as demo_accounts
 from matchmaker.demo import pipeline
 from matchmaker.services import handover
-from models import Challenge, DisclosureInquiry, Match, Organisation, SelectionRecord, User
+from models import Challenge, DisclosureInquiry, Match, Organisation, SelectionRecord, SoundingBooking, User
 
 MAX_CLICKS = 4
 HOMES = {"municipal": "municipality.dashboard", "company": "company.dashboard",
@@ -117,7 +117,7 @@ def _missing(pages: dict[str, str], wanted: dict[str, str]) -> list[str]:
 
 
 def test_the_municipal_newcomer_finds_disclosure_inquiry_handover_dossier_and_evaluation(
-        demo: dict[str, Any], app: Flask, client: Any) -> None:
+        demo: dict[str, Any], app: Flask, client: Any, db: Any) -> None:
     _login(client, "municipal")
     pages = reachable(app, client, _path("municipality.dashboard"))
     inquiry: DisclosureInquiry = demo["asahikawa"]
@@ -135,6 +135,14 @@ def test_the_municipal_newcomer_finds_disclosure_inquiry_handover_dossier_and_ev
                               "html.parser")
     assert disclosed.select(".redacted[data-reason='corporate']") and "約300万円" not in str(disclosed)
     assert any(path.startswith("/records/dossier/") for path in pages)
+    # 実施結果概要: the sounding's results form offers a draft from the dialogue records (a GET button).
+    booking = db.session.get(SoundingBooking, inquiry.record_id)
+    results = _path("matches.sounding_results", sounding_id=booking.sounding_id)
+    assert results in pages and BeautifulSoup(pages[results], "html.parser").select_one("#draft-form button")
+    draft = BeautifulSoup(client.get(results + "?draft=1").get_data(as_text=True), "html.parser")
+    text = draft.select_one("#results-form textarea").get_text()  # type: ignore[union-attr]
+    assert "事業者A" in text and "共通基盤型のアプリ" in text and "約300万円" not in text
+    assert booking.organisation.name not in text
 
 
 def test_the_company_newcomer_finds_its_inquiry_its_new_contact_and_the_dossier(
