@@ -43,9 +43,15 @@ def filed(app: Any) -> Filed:
     db.session.add(DialogueNote(booking=booking, author=pair.owner, body=NOTE))
     db.session.commit()
     return Filed(pair, {"challenge": pair.challenge.id, "proposal": proposal.id, "dialogue": booking.id,
-                        "pilot": match.id, "adoption": match.id},
+                        "pilot": match.id, "adoption": match.id, "budget_pack": match.id, "dossier": match.id,
+                        "proposal_disclosure": proposal.id, "dialogue_disclosure": booking.id,
+                        "pilot_disclosure": match.id, "challenge_disclosure": pair.challenge.id,
+                        "qa_disclosure": pair.challenge.id},
                  {"challenge": pair.challenge.title, "proposal": proposal.title, "dialogue": NOTE,
-                  "pilot": UPDATE, "adoption": "令和9年度当初予算に計上した。"})
+                  "pilot": UPDATE, "adoption": "令和9年度当初予算に計上した。", "budget_pack": pair.challenge.title,
+                  "dossier": proposal.title, "proposal_disclosure": proposal.title, "dialogue_disclosure": NOTE,
+                  "pilot_disclosure": UPDATE, "challenge_disclosure": pair.challenge.problem,
+                  "qa_disclosure": pair.challenge.title})
 
 
 def pdf_text(body: bytes) -> tuple[int, list[str]]:
@@ -62,9 +68,12 @@ def squash(text: str) -> str:
 
 
 KINDS = ["challenge", "proposal", "dialogue", "pilot", "adoption"]
+# The packs and disclosure versions of issue 10 are filed too (the selection pack: tests/test_selection.py).
+PACKS = ["budget_pack", "dossier", "proposal_disclosure", "dialogue_disclosure", "pilot_disclosure",
+         "challenge_disclosure", "qa_disclosure"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + PACKS)
 def test_print_view_shows_the_record_with_its_pdf_link(client: Any, login_as: Any, filed: Filed, kind: str) -> None:
     login_as(filed.pair.owner)
     page = get_page(client, "records.record", kind=kind, ident=filed.ids[kind])
@@ -77,7 +86,7 @@ def test_print_view_shows_the_record_with_its_pdf_link(client: Any, login_as: An
 
 
 @needs_pdf
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + PACKS)
 def test_pdf_of_each_record_has_its_japanese_text_era_dates_and_page_numbers(
         client: Any, login_as: Any, filed: Filed, kind: str) -> None:
     login_as(filed.pair.owner)
