@@ -52,10 +52,12 @@ REQUIRED = {
     "anonymous": {"public.index", "public.challenges", "public.challenge", "matches.cases", "matches.case",
                   "auth.login", "auth.register", "public.accessibility"},
     "municipal": {"municipality.dashboard", "municipality.new_challenge", "matches.mine", "matches.match",
-                  "matches.challenge_proposals", "matches.notifications", "auth.settings"},
+                  "matches.challenge_proposals", "matches.notifications", "auth.settings",
+                  "municipality.evaluation_sheet", "records.inquiry", "auth.handover_page"},
     "company": {"company.dashboard", "company.solution", "matches.for_solution", "matches.mine", "matches.match",
-                "matches.proposal"},
-    "coordinator": {"coordinator.dashboard", "coordinator.board"},
+                "matches.proposal", "records.inquiry"},
+    "coordinator": {"coordinator.dashboard", "coordinator.board", "records.inquiry", "auth.handover_page",
+                    "admin.exposure"},
     "admin": {"admin.dashboard", "admin.users", "admin.organisations", "admin.audit"},
 }
 # Not an axe rule (axe does not test reflow): this test's own check of WCAG 2.1 1.4.10, at both widths.
