@@ -109,3 +109,15 @@ def test_after_many_changed_documents_the_index_is_fitted_again(app, index_world
     assert index.fitted_at > first.fitted_at and index.changed == frozenset()
     assert len(index.recommender.solutions_) == 3 + REFIT_MIN_CHANGES + 1
     assert db.session.scalar(select(Solution.id).order_by(Solution.id.desc()).limit(1)) in index.recommender.solution_rows_
+
+
+def test_a_ranking_kept_for_an_index_is_not_shown_once_the_index_has_changed(app, index_world) -> None:
+    from matchmaker.services import recommend
+
+    profile = db.session.get(Solution, index_world["profiles"][0])
+    first = [card.id for card in recommend.challenges_for_solution(profile, 3).cards]
+    assert first == [card.id for card in recommend.challenges_for_solution(profile, 3).cards]
+    twin = factories.make_challenge(title=profile.title, problem=profile.summary, domains=profile.domains)
+    db.session.commit()
+    next_index()
+    assert [card.id for card in recommend.challenges_for_solution(profile, 3).cards][0] == twin.id

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.i18n import format_yen_range
@@ -30,7 +30,7 @@ from matchmaker.services import outcomes
 from matchmaker.services.challenges import local_today
 from matchmaker.services.clarity import FIELD_LABELS as CHALLENGE_FIELD_LABELS
 from matchmaker.services.solutions import SOLUTION_FIELD_LABELS
-from models import Challenge, CompanyExposure, Match, Solution, StoredVector, db
+from models import Challenge, CompanyExposure, Match, Solution, db
 from models.codes import COLLABORATION_FORMS, DOMAINS, MATURITY
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class ChallengePanel:
 def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure: bool = True) -> RankedList:
     index = _index()
     learned = outcomes.active_model()
-    hits = _ask(index.recommender.solutions_for, challenge.id, outcomes.pool_size(k) if learned else k)
+    hits = _cached_hits(index.recommender, "solutions_for", challenge.id, outcomes.pool_size(k) if learned else k)
     if hits is None:
         return RankedList(unavailable=True, vectors_pending=_vectors_pending())
     if learned is not None:
@@ -100,26 +100,9 @@ def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure
     return RankedList(tuple(cards), vectors_pending=_vectors_pending())
 
 
-def challenges_for_solution(solution: Solution, k: int = 10, *, hidden: Sequence[int] | None = None,
-                            pending: bool | None = None) -> RankedList:
-    """Published challenges for a profile (``hidden``/``pending`` may be shared across calls)."""
-    if not solution.active:
-        return RankedList(unavailable=True)
-    index = _index()
-    hidden = _unpublished_challenge_ids() if hidden is None else hidden
-    pending = _vectors_pending() if pending is None else pending
-    learned = outcomes.active_model()
-    hits = _ask(index.recommender.challenges_for, solution.id, outcomes.pool_size(k) if learned else k,
-                exclude_ids=hidden)
-    if hits is None:
-        return RankedList(unavailable=True, vectors_pending=pending)
-    if learned is not None:
-        hits = outcomes.rerank(hits, learned)
-    rows = _rows(Challenge, [h.id for h in hits])
-    cards = [_challenge_card(hit, rows[hit.id], "challenges", solution) for hit in hits
-             if hit.id in rows and rows[hit.id].status == "published"]
-    return RankedList(tuple(_with_matches(_renumber(cards)[:k], solution_id=solution.id)),
-                      vectors_pending=pending)
+def challenges_for_solution(solution: Solution, k: int = 10) -> RankedList:
+    """Published challenges for a profile."""
+    return top_challenges_per_solution([solution], k)[solution.id]
 
 
 def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) -> RankedList:
@@ -132,7 +115,7 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
     """
     from matchmaker.services import similar
 
-    hits = _similar_hits(_index().recommender, challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
+    hits = _cached_hits(_index().recommender, "similar_challenges", challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
     if hits is None:
         return SimilarList(unavailable=True)
     facts = _similar_facts([h.id for h in hits])
@@ -149,10 +132,37 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
 
 
 def top_challenges_per_solution(solutions: Sequence[Solution], k: int = 3) -> dict[int, RankedList]:
+    """Published challenges for each profile (a company's dashboard), with one query for all
+    their challenges and one for their matches."""
     if not solutions:
         return {}
+    index = _index()
     hidden, pending = _unpublished_challenge_ids(), _vectors_pending()
-    return {s.id: challenges_for_solution(s, k, hidden=hidden, pending=pending) for s in solutions}
+    learned = outcomes.active_model()
+    hits_of: dict[int, list[Recommendation] | None] = {}
+    for solution in solutions:
+        if solution.active:
+            hits = _cached_hits(index.recommender, "challenges_for", solution.id,
+                                outcomes.pool_size(k) if learned else k, exclude_ids=hidden)
+            hits_of[solution.id] = outcomes.rerank(hits, learned) if hits is not None and learned else hits
+    rows = _rows(Challenge, sorted({h.id for hits in hits_of.values() for h in hits or ()}))
+    cards_of: dict[int, list[MatchCard]] = {}
+    for solution in solutions:
+        hits = hits_of.get(solution.id)
+        if hits is not None:
+            cards = [_challenge_card(hit, rows[hit.id], "challenges", solution) for hit in hits
+                     if hit.id in rows and rows[hit.id].status == "published"]
+            cards_of[solution.id] = _renumber(cards)[:k]
+    matches = _matches_of(list(cards_of), [card.id for cards in cards_of.values() for card in cards])
+    out: dict[int, RankedList] = {}
+    for solution in solutions:
+        if solution.id not in cards_of:
+            out[solution.id] = RankedList(unavailable=True, vectors_pending=pending and solution.active)
+            continue
+        out[solution.id] = RankedList(tuple(_attach(cards_of[solution.id], {
+            challenge_id: m for (challenge_id, solution_id), m in matches.items() if solution_id == solution.id})),
+            vectors_pending=pending)
+    return out
 
 
 def challenge_panel(challenge: Challenge, user: Any, k: int = 3) -> ChallengePanel:
@@ -213,18 +223,24 @@ def _index() -> Any:
     return fitted_index()
 
 
-# Similar challenges depend only on the fitted index, not on the reader: every challenge page (the
-# most visited page) asked the ranker again, which took a fifth of a worker's time under load. They
-# are kept per fitted index, so a refit starts afresh.
-_similar_by_index: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], list[Recommendation] | None]] = (
+# A ranking depends only on the fitted index and its arguments, not on the reader: every challenge
+# page (the most visited page) asked the ranker again for similar challenges, which took a fifth of
+# a worker's time under load, and each company dashboard ranks every profile of the company. Hit
+# lists are kept per fitted index, so an updated or refitted index starts afresh.
+_hits_by_index: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Recommendation, ...] | None]] = (
     weakref.WeakKeyDictionary())
 
 
-def _similar_hits(recommender: Any, challenge_id: int, k: int) -> list[Recommendation] | None:
-    cached = _similar_by_index.setdefault(recommender, {})
-    if (challenge_id, k) not in cached:
-        cached[(challenge_id, k)] = _ask(recommender.similar_challenges, challenge_id, k)
-    return cached[(challenge_id, k)]
+def _cached_hits(recommender: Any, method: str, item_id: int, k: int,
+                 exclude_ids: Sequence[int] = ()) -> list[Recommendation] | None:
+    cached = _hits_by_index.setdefault(recommender, {})
+    key = (method, item_id, k, tuple(exclude_ids))
+    if key not in cached:
+        kwargs = {"exclude_ids": exclude_ids} if exclude_ids else {}
+        hits = _ask(getattr(recommender, method), item_id, k, **kwargs)
+        cached[key] = None if hits is None else tuple(hits)
+    found = cached[key]
+    return None if found is None else list(found)
 
 
 def _ask(method: Any, item_id: int, k: int, **kwargs: Any) -> list[Recommendation] | None:
@@ -255,36 +271,32 @@ def _renumber(cards: list[MatchCard]) -> list[MatchCard]:
     ]
 
 
-def _with_matches(cards: list[MatchCard], *, challenge_id: int | None = None,
-                  solution_id: int | None = None) -> list[MatchCard]:
-    """Attach the existing match of each card's pair (one query); the query side is fixed."""
-    if not cards:
-        return cards
-    ids = [card.id for card in cards]
-    if challenge_id is not None:
-        query = select(Match).where(Match.challenge_id == challenge_id, Match.solution_id.in_(ids))
-        by_id = {m.solution_id: m for m in db.session.scalars(query)}
-    else:
-        query = select(Match).where(Match.solution_id == solution_id, Match.challenge_id.in_(ids))
-        by_id = {m.challenge_id: m for m in db.session.scalars(query)}
+def _with_matches(cards: list[MatchCard], *, challenge_id: int) -> list[MatchCard]:
+    """Attach the existing match of each card's pair with this challenge (one query)."""
+    matches = _matches_of([card.id for card in cards], [challenge_id])
+    return _attach(cards, {solution_id: m for (_, solution_id), m in matches.items()})
+
+
+def _matches_of(solution_ids: Sequence[int], challenge_ids: Sequence[int]) -> dict[tuple[int, int], Match]:
+    """The matches between these profiles and challenges, by (challenge id, solution id)."""
+    if not solution_ids or not challenge_ids:
+        return {}
+    query = select(Match).where(Match.solution_id.in_(set(solution_ids)), Match.challenge_id.in_(set(challenge_ids)))
+    return {(m.challenge_id, m.solution_id): m for m in db.session.scalars(query)}
+
+
+def _attach(cards: list[MatchCard], by_id: dict[int, Match]) -> list[MatchCard]:
     return [card if card.id not in by_id else MatchCard(**{**card.__dict__, "match": by_id[card.id]})
             for card in cards]
 
 
 def _vectors_pending() -> bool:
-    """Whether some challenge or active profile has no stored vector for the current encoder yet."""
-    from matchmaker.services.vectors import encoder
-
-    model_id = encoder().model_id
-    for kind, model, active_only in (("challenge", Challenge, False), ("solution", Solution, True)):
-        embedded = select(StoredVector.entity_id).where(
-            StoredVector.entity_type == kind, StoredVector.model_id == model_id)
-        query = select(func.count(model.id)).where(model.id.not_in(embedded))
-        if active_only:
-            query = query.where(Solution.active.is_(True))
-        if db.session.scalar(query):
-            return True
-    return False
+    """Whether the ranking index holds a challenge or active profile without vectors for the
+    current encoder yet (ranked by its text until they are in). Read off the index the ranking
+    came from: no query."""
+    rec = _index().recommender
+    return not all(has.all() for has in (rec.c2s_.source_has_, rec.c2s_.target_has_,
+                                         rec.s2c_.source_has_, rec.s2c_.target_has_))
 
 
 def _solution_card(hit: Recommendation, row: Solution, query: Challenge) -> MatchCard:
@@ -351,8 +363,11 @@ def _labels(values: Iterable[str], table: dict[str, Any]) -> str:
 
 def _codes(phrases: Sequence[str], fallback: Iterable[str], table: dict[str, Any]) -> list[str]:
     """Phrases of a structured reason may be codes or labels; without any, use the overlap."""
-    by_label = {str(label): code for code, label in table.items()}
-    given = {p if p in table else by_label.get(p, p) for p in phrases} or set(fallback)
+    given = set(phrases)
+    if given - table.keys():  # labels: translating every label of the table costs 2 ms, so only then
+        by_label = {str(label): code for code, label in table.items()}
+        given = {p if p in table else by_label.get(p, p) for p in given}
+    given = given or set(fallback)
     return [c for c in table if c in given] + sorted(c for c in given if c not in table)
 
 
