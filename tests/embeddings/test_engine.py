@@ -55,6 +55,6 @@ def test_the_fast_engine_gives_the_bundled_engines_vectors(tmp_path: Path) -> No
         a = bundled.encode(TEXTS, is_query)
         b = fast.encode(TEXTS, is_query)
         assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
-        assert (a * b).sum(axis=1).min() > 0.999
+        assert (a * b).sum(axis=1).min() > 0.9999  # the same model id: stored vectors stay valid
         one = fast.encode(TEXTS[0], is_query)  # a single text takes the other code path
-        assert float(one @ a[0]) > 0.999
+        assert float(one @ a[0]) > 0.9999
