@@ -81,6 +81,9 @@ def test_a_later_edit_of_criteria_or_scores_leaves_the_pack_as_it_was(client: An
     evaluation.set_score(w["loser"], w["fit"], w["a"], 5)
     evaluation.add_criterion(w["challenge"], w["a"], "後から足した項目", 50)
     w["winner"].title = "後から変えた題名"
+    company_name, evaluator_name, challenge_title = w["company"].name, w["b"].name, w["challenge"].title
+    w["company"].name, w["b"].name = "後から変えた社名", "後から変えた職員名"
+    w["challenge"].title = "後から変えた課題名"
     db.session.commit()
     db.session.expire_all()
     again = db.session.get(SelectionRecord, pack.id)
@@ -89,6 +92,9 @@ def test_a_later_edit_of_criteria_or_scores_leaves_the_pack_as_it_was(client: An
     page = get_page(client, "records.record", kind="selection", ident=w["challenge"].id).get_text()
     assert "課題の理解度" in page and "書き換えた項目" not in page and "後から足した項目" not in page
     assert "見守り提案" in page and "後から変えた題名" not in page
+    for before, after in ((company_name, "後から変えた社名"), (evaluator_name, "後から変えた職員名"),
+                          (challenge_title, "後から変えた課題名")):
+        assert before in page and after not in page, after
     assert "4.50" in page and REASON in page
 
 
@@ -104,11 +110,15 @@ def test_freezing_again_is_refused_on_the_form_and_by_adoption(client: Any, logi
                            data={"proposal_id": str(w["loser"].id), "reason": "別の理由"})
     assert response.status_code == 200
     assert "既に確定しています" in response.get_data(as_text=True)
-    # an adoption later on the same challenge stands, and the pack keeps the selection
+    # an adoption later on the same challenge stands, and the pack keeps the selection, unchanged
+    (pack,) = db.session.scalars(select(SelectionRecord)).all()
+    frozen = (pack.data, pack.frozen_at, pack.match_id)
     match_service.adopt(w["match"], w["a"], fiscal_year=2027, route="proposal", amount=900_000)
     db.session.commit()
+    db.session.expire_all()
     (pack,) = db.session.scalars(select(SelectionRecord)).all()
     assert pack.decision == "selected" and pack.reason == REASON
+    assert (pack.data, pack.frozen_at, pack.match_id) == frozen
 
 
 def test_a_selection_needs_a_reason(client: Any, login_as: Any) -> None:
