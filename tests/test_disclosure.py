@@ -227,3 +227,24 @@ def test_sounding_results_draft_names_no_participant_inside_a_note(db: Any, clie
     assert pair.company.name not in draft and other.name not in draft
     assert "・事業者A：事業者Aは月額制を提案。" in draft
     assert "・事業者B：事業者Bからは、事業者Aと同じく紙との併用を求める意見。" in draft
+
+
+def test_staff_are_told_how_to_withhold_a_passage_where_they_write_and_release(db: Any, client: Any,
+                                                                            login_as: Any) -> None:
+    """The markup is explained on the dialogue note form and the disclosure version, to the municipal
+    side only (a company's view of the same pages does not offer it)."""
+    pair = pf.make_pair()
+    sounding = pf.make_sounding(pair.challenge)
+    booking = pf.make_booking(sounding, sounding.slots[0], pf.make_match(pair.challenge, pair.solution,
+                                                                         stage="sounding"))
+    models_db.session.commit()
+    login_as(pair.owner)
+    form = get_page(client, "matches.booking", booking_id=booking.id)
+    hint = form.select_one("#note-form textarea")["aria-describedby"]
+    assert "〔非公開:法人等情報〕" in form.select_one(f"#{hint.split()[-1]}").get_text()
+    record = get_page(client, "records.record", kind="dialogue_disclosure", ident=booking.id)
+    assert "〔/非公開〕" in record.select_one("#withhold-help").get_text()
+    pf.switch_user(login_as, pair.company_user)
+    assert "〔非公開:法人等情報〕" not in str(get_page(client, "matches.booking", booking_id=booking.id))
+    assert get_page(client, "records.record", kind="dialogue_disclosure", ident=booking.id).select_one(
+        "#withhold-help") is None

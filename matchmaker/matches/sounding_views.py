@@ -18,6 +18,7 @@ from matchmaker.services import sounding as sounding_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Challenge, Solution, Sounding, SoundingBooking, SoundingSlot, db
+from models.sounding import is_owner_side
 
 
 def _load(sounding_id: int) -> Sounding:
@@ -142,7 +143,8 @@ def booking(booking_id: int) -> str | Response:
             db.session.commit()
             flash(_("記録を追加しました。"), "success")
             return redirect(url_for("matches.booking", booking_id=item.id))
-    return render_template("matches/booking.html", booking=item, form=form)
+    return render_template("matches/booking.html", booking=item, form=form,
+                           owner_side=is_owner_side(current_user, item.sounding.challenge))
 
 
 @bp.route("/soundings/<int:sounding_id>/results", methods=["GET", "POST"])

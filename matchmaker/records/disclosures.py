@@ -46,10 +46,11 @@ def _labels() -> dict[str, Any]:
 
 def _subject(kind: str, ident: int, back_url: str, heading: str, challenge: Challenge, companies: list[Organisation],
              facts: list[tuple[Any, Any]], fields: list[DisclosedField]) -> Subject:
-    inquiries_url = url_for("records.inquiries", kind=kind, ident=ident) \
-        if companies and is_owner_side(current_user, challenge) else None
+    owner_side = is_owner_side(current_user, challenge)
+    inquiries_url = url_for("records.inquiries", kind=kind, ident=ident) if companies and owner_side else None
     document = Document("records/disclosure.html", ident, back_url, {
-        "heading": heading, "record_facts": facts, "fields": fields, "inquiries_url": inquiries_url, **_labels()})
+        "heading": heading, "record_facts": facts, "fields": fields, "inquiries_url": inquiries_url,
+        "can_mark": owner_side, **_labels()})
     return Subject(kind, ident, heading, challenge, companies, document)
 
 
