@@ -22,6 +22,10 @@ Every user logs in through the login form with its CSRF token. It prints, for bo
 side, p50/p95/p99 per endpoint, requests per second and errors (HTTP 5xx, connection failures,
 unexpected statuses), then checks the database: proposals created = proposals the site accepted,
 no company with two open proposals on one challenge, an audit event for each accepted change.
+After the mix, ``--anonymous-seconds`` of the same number of users all browsing anonymously
+measure anonymous browsing alone. For each run it prints the CPU seconds spent by the load
+generator (this process), the gunicorn processes and the PostgreSQL server (read from /proc):
+all share the machine's cores.
 
 ``Site``, ``prepare_database``, ``register_users`` and ``drive`` are used by other benchmarks.
 
@@ -55,7 +59,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -507,6 +511,54 @@ class Run:
     ledger: Ledger
     integrity: list[tuple[str, bool]]
     log_errors: list[str]
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per part of the machine
+
+
+def _process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each of ``pids`` that is alive."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _named_pids(name: str) -> list[int]:
+    pids = []
+    for folder in Path("/proc").iterdir():
+        if folder.name.isdigit():
+            try:
+                if (folder / "comm").read_text().strip() == name:
+                    pids.append(int(folder.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent between ``start`` and ``stop`` by this process, the site's processes and
+    the PostgreSQL server's."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        assert self.site.proc is not None
+        return {"load generator": {0: time.process_time()},
+                "gunicorn": _process_cpu([self.site.proc.pid, *self.site.worker_pids()]),
+                "PostgreSQL": _process_cpu(_named_pids("postgres"))}
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        after = self._read()
+        return {part: sum(v - self.before[part].get(pid, 0.0) for pid, v in after[part].items())
+                for part in after}
 
 
 def user_mix(users: int) -> tuple[int, int, int]:
@@ -607,7 +659,7 @@ def _last_audit_id(database_url: str) -> int:
     return int(value)
 
 
-def run_backend(backend: str, database_url: str, args: argparse.Namespace, folder: Path) -> Run:
+def run_backend(backend: str, database_url: str, args: argparse.Namespace, folder: Path) -> list[Run]:
     env = site_env(database_url)
     prepare_database(env)
     anonymous, companies, municipal = user_mix(args.users)
@@ -619,12 +671,21 @@ def run_backend(backend: str, database_url: str, args: argparse.Namespace, folde
         register_users(site.base, world.accounts, Stats())
         since = _last_audit_id(database_url)
         stats, ledger = Stats(), Ledger()
+        meter = CpuMeter(site)
+        meter.start()
         seconds = drive(site.base, world, anonymous, args.seconds, stats, ledger)
+        cpu = meter.stop()
+        runs = [Run(backend, seconds, stats, ledger, check_integrity(database_url, ledger, since), [], cpu)]
+        if args.anonymous_seconds:
+            stats = Stats()
+            meter.start()
+            seconds = drive(site.base, replace(world, accounts=[]), args.users, args.anonymous_seconds, stats, Ledger())
+            runs.append(Run(f"{backend}, anonymous only", seconds, stats, Ledger(), [], [], meter.stop()))
     finally:
         site.stop()
-    errors = [line.strip() for line in log.read_text(errors="replace").splitlines()
-              if re.match(r"^\w+(\.\w+)*(Error|Exception)\b", line.strip())]
-    return Run(backend, seconds, stats, ledger, check_integrity(database_url, ledger, since), errors)
+    runs[0].log_errors[:] = [line.strip() for line in log.read_text(errors="replace").splitlines()
+                             if re.match(r"^\w+(\.\w+)*(Error|Exception)\b", line.strip())]
+    return runs
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -681,6 +742,9 @@ def print_report(runs: list[Run]) -> None:
                 print(f"  {group} pages p95 {row['p95']:.0f} ms ({verdict} the {TARGET_P95_MS} ms target)")
         anonymous = sum(1 for s in run.stats.samples if s.group == "public") / run.seconds
         print(f"  public (anonymous-style) pages {anonymous:.1f} req/s (target ≥ {TARGET_ANON_RPS})")
+        if run.cpu:
+            print("  CPU seconds: " + ", ".join(f"{part} {spent:.1f} ({spent / run.seconds:.2f} cores)"
+                                                for part, spent in run.cpu.items()))
         print(f"  proposals accepted {len(run.ledger.proposals)}, refused as already proposed "
               f"{run.ledger.refusals}, withdrawn {len(run.ledger.withdrawn)}; challenge edits {run.ledger.edits}")
         for text, ok in run.integrity:
@@ -699,6 +763,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL")
                         or os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="a database on the server to create the temporary database on")
+    parser.add_argument("--anonymous-seconds", type=float, default=20,
+                        help="then this long with every user browsing anonymously (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 600 or not 1 <= args.users <= 200:
@@ -713,9 +779,9 @@ def main() -> None:
         for backend in args.backends.split(","):
             if backend == "postgresql":
                 with temporary_postgres_database(args.postgres_url) as url:
-                    runs.append(run_backend(backend, url, args, folder))
+                    runs += run_backend(backend, url, args, folder)
             elif backend == "sqlite":
-                runs.append(run_backend(backend, f"sqlite:///{folder}/load.sqlite", args, folder))
+                runs += run_backend(backend, f"sqlite:///{folder}/load.sqlite", args, folder)
             else:
                 raise SystemExit(f"unknown backend {backend!r}")
         print_report(runs)
