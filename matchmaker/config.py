@@ -49,6 +49,9 @@ class Config:
     # Public pages for visitors who are not signed in are kept rendered per process while the public
     # data they show is unchanged (matchmaker/page_cache.py), and at most this long. 0: off.
     PAGE_CACHE_SECONDS: float = 60.0
+    # How often a process asks whether that public data changed (one aggregate query); between two
+    # asks a kept page is served without touching the database. 0: ask on every request.
+    PAGE_CACHE_CHECK_SECONDS: float = 1.0
     STALLED_AFTER_DAYS: int = 30
     # Learning from outcomes: "on" re-orders recommendations by a model fitted on match outcomes,
     # once LEARNED_RERANKER_MIN_LABELS labels (both classes) exist and the offline check does not get worse.
@@ -95,6 +98,7 @@ ENV_KEYS: dict[str, str] = {
     "MATCHMAKER_LEARNED_RERANKER": "LEARNED_RERANKER",
     "MATCHMAKER_INDEX_REFRESH_SECONDS": "INDEX_REFRESH_SECONDS",
     "MATCHMAKER_PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
+    "MATCHMAKER_PAGE_CACHE_CHECK_SECONDS": "PAGE_CACHE_CHECK_SECONDS",
     "MATCHMAKER_HTTPS": "HTTPS",
     "MATCHMAKER_PROXY_HOPS": "PROXY_HOPS",
     "MATCHMAKER_REQUIRE_2FA": "REQUIRE_2FA",

@@ -6,8 +6,8 @@ ranking similar challenges. A visitor who is not signed in sees exactly what eve
 visitor sees, so each process keeps the rendered page, keyed by the address (with its query), the
 language and the local date, and serves it again while the public data it shows is unchanged.
 
-"Unchanged" is one query per request (``public_fingerprint``): row counts and latest changes of
-what public pages show — published and closed challenges, organisations, active profiles, matches
+"Unchanged" is one query (``public_fingerprint``), asked at most every
+``PAGE_CACHE_CHECK_SECONDS`` per process: row counts and latest changes of what public pages show — published and closed challenges, organisations, active profiles, matches
 past the proposal, pilots, answered questions and soundings. Drafts being edited and proposals
 being made do not touch it, so they do not empty the cache. What the fingerprint cannot see (the
 ranking of similar challenges after other challenges' vectors change) is bounded by
@@ -94,8 +94,16 @@ def cache_of(app: Any) -> PageCache:
 
 
 def public_fingerprint() -> tuple[Any, ...]:
-    """Counts and latest changes of everything a public page shows, in one round trip."""
-    return tuple(db.session.execute(_fingerprint_query()).one())
+    """Counts and latest changes of everything a public page shows, in one round trip, or the
+    last ones read by this process if that was less than ``PAGE_CACHE_CHECK_SECONDS`` ago."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    last: tuple[float, tuple[Any, ...]] | None = app.extensions.get("page_cache_fingerprint")
+    now = time.monotonic()
+    if last is not None and now - last[0] < app.config["PAGE_CACHE_CHECK_SECONDS"]:
+        return last[1]
+    fingerprint = tuple(db.session.execute(_fingerprint_query()).one())
+    app.extensions["page_cache_fingerprint"] = (now, fingerprint)
+    return fingerprint
 
 
 @functools.cache

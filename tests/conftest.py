@@ -40,6 +40,7 @@ def base_config(url: str, tmp: Path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "JOB_RUNNER": "eager",
         "INDEX_REFRESH_SECONDS": 0,
+        "PAGE_CACHE_CHECK_SECONDS": 0,
         "EMBED_ON_START": False,
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "SERVER_NAME": "localhost",

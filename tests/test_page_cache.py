@@ -39,6 +39,28 @@ def test_a_second_anonymous_visit_is_served_from_the_cache_with_one_query(app, c
     assert cache_of(app).hits == 1
 
 
+def test_between_two_checks_a_kept_page_is_served_without_a_query_and_a_change_shows_after_the_check(
+        app, client, db, monkeypatch):
+    from matchmaker import page_cache
+
+    clock = [1000.0]
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock[0])
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 1.0
+    pair = make_pair(title="古い題名の課題")
+    db.session.commit()
+    path = url_for("public.challenge", challenge_id=pair.challenge.id)
+    assert "古い題名の課題" in client.get(path).text
+    pair.challenge.title = "新しい題名の課題"
+    db.session.commit()
+    statements = count_queries(db)
+    clock[0] += 0.5
+    assert "古い題名の課題" in client.get(path).text  # within the check interval: the kept page
+    assert statements == []
+    clock[0] += 0.6
+    assert "新しい題名の課題" in client.get(path).text
+    assert any("count(challenge.id)" in statement for statement in statements)  # the check, then the page
+
+
 def test_a_change_to_a_published_challenge_is_shown_at_once(client, db):
     pair = make_pair(title="古い題名の課題")
     db.session.commit()

@@ -120,4 +120,4 @@ def test_a_ranking_kept_for_an_index_is_not_shown_once_the_index_has_changed(app
     twin = factories.make_challenge(title=profile.title, problem=profile.summary, domains=profile.domains)
     db.session.commit()
     next_index()
-    assert [card.id for card in recommend.challenges_for_solution(profile, 3).cards][0] == twin.id
+    assert recommend.challenges_for_solution(profile, 3).cards[0].id == twin.id
