@@ -1,7 +1,7 @@
 """A learned fusion of the site's channels, cross-validated by query, against the current ranking.
 
 Usage: python bench/learned_fusion.py [--sets devset,devset2,jsquad,jaquad] [--limit 1000]
-       [--resamples 5000] [--folds 5] [--write embeddings/data/learned_fusion.json]
+       [--resamples 5000] [--folds 5] [--fold-seed 0] [--write embeddings/data/learned_fusion.json]
 
 Each set is ranked by ``TwoSidedRecommender`` as the app ranks (the public sets as text-only
 documents: the question as a challenge's problem, the paragraph as a profile's summary, so the
@@ -106,8 +106,8 @@ def matrices(ranked: Ranked, with_ranks: bool) -> list[np.ndarray]:
     return [pool_matrix(p, with_ranks=with_ranks) for p in ranked.pools]
 
 
-def cross_validated(dev: list[Ranked], folds: int,
-                    make: Callable[[], PoolRanker]) -> dict[str, dict[str, list[str]]]:
+def cross_validated(dev: list[Ranked], folds: int, make: Callable[[], PoolRanker],
+                    seed: int = 0) -> dict[str, dict[str, list[str]]]:
     """Out-of-fold rankings of every dev-set query, per set."""
     units = [(r, i) for r in dev for i in range(len(r.pools))]
     groups = [f"{r.name}:{r.data.query_ids[i]}" for r, i in units]
@@ -115,7 +115,7 @@ def cross_validated(dev: list[Ranked], folds: int,
     pools = [m for r in dev for m in matrices(r, with_ranks)]
     labels = [y for r in dev for y in r.labels]
     out: dict[str, dict[str, list[str]]] = {r.name: {} for r in dev}
-    for model, test in fold_models(pools, labels, groups, make, folds):
+    for model, test in fold_models(pools, labels, groups, make, folds, seed):
         for r in dev:
             rows = [units[j][1] for j in test if units[j][0] is r]
             out[r.name].update(r.runs(model, rows))
@@ -143,6 +143,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--resamples", type=int, default=5000)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--fold-seed", type=int, default=0, help="which queries go together")
     parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
@@ -153,7 +154,7 @@ def main() -> int:
         print(f"lightgbm is not installed (pip install lightgbm): no {CANDIDATE} rows")
         del variants[CANDIDATE]
     dev = [Ranked(n, load_retrieval_dir(SETS[n]), encode) for n in ("devset", "devset2")]
-    oof = {name: cross_validated(dev, args.folds, make) for name, make in variants.items()}
+    oof = {name: cross_validated(dev, args.folds, make, args.fold_seed) for name, make in variants.items()}
     final = {name: trained_on(dev, make) for name, make in variants.items()}
     logistic = final["pairwise logistic"]
     assert isinstance(logistic, LearnedFusion)
