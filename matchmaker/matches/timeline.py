@@ -10,11 +10,11 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from matchmaker.matches import bp
 from matchmaker.services import matches as match_service
-from matchmaker.services import proposals as proposal_service
-from models import Match, Proposal, SoundingBooking, User, db
+from models import Challenge, Match, Proposal, Solution, Sounding, SoundingBooking, User, db
 from models.match import (
     CLOSE_REASONS,
     NEGOTIATED_GROUNDS,
@@ -25,7 +25,7 @@ from models.match import (
 )
 from models.pilot import VERDICTS
 from models.procurement import CONTRACT_KINDS
-from models.proposal import PROPOSAL_STATUSES
+from models.proposal import OPEN_STATUSES, PROPOSAL_STATUSES
 
 # Events whose content the timeline shows from the object itself (proposal, note, update).
 _SHOWN_AS_CONTENT = {"proposal.submitted", "sounding.note", "pilot.update"}
@@ -142,35 +142,50 @@ class DashboardRow:
 
 
 def my_matches(user: Any) -> list[Match]:
-    """Matches on the user's challenges (municipal) or of the user's solutions (company)."""
-    query = select(Match).order_by(Match.stage_changed_at.desc(), Match.id.desc())
+    """Matches on the user's challenges (municipal) or of the user's solutions (company), with the
+    challenge, solution, both organisations and the pilot that the dashboard shows."""
+    query = select(Match).order_by(Match.stage_changed_at.desc(), Match.id.desc()).options(
+        selectinload(Match.challenge).selectinload(Challenge.organisation),
+        selectinload(Match.solution).selectinload(Solution.organisation), selectinload(Match.pilot))
     return list(db.session.scalars(match_service.on_members_side(query, user)))
 
 
-def next_deadline(match: Match) -> tuple[date | None, str]:
-    """The proposal deadline, the sounding entry deadline or the pilot end, by stage."""
+def next_deadline(match: Match, open_soundings: Sequence[Sounding]) -> tuple[date | None, str]:
+    """The proposal deadline, the sounding entry deadline or the pilot end, by stage
+    (``open_soundings``: the challenge's soundings without published results, latest first)."""
     if match.stage in ("recommended", "proposal") and match.challenge.deadline:
         return match.challenge.deadline, _("提案締切")
-    if match.stage == "sounding":
-        from matchmaker.services.sounding import soundings_of
-
-        open_ones = [s for s in soundings_of(match.challenge) if s.results_published_at is None]
-        if open_ones:
-            return open_ones[0].entry_deadline, _("エントリー締切")
+    if match.stage == "sounding" and open_soundings:
+        return open_soundings[0].entry_deadline, _("エントリー締切")
     if match.stage == "pilot" and match.pilot is not None:
         return match.pilot.ends_on, _("実証終了")
     return None, ""
 
 
 def dashboard_groups(matches: Sequence[Match], organisation_id: int | None) -> list[tuple[str, list[DashboardRow]]]:
+    """The matches by stage, each with its next deadline and its company's open proposal on the
+    challenge (two queries for all: open proposals, open soundings)."""
+    challenge_ids = {m.challenge_id for m in matches}
+    proposals: dict[tuple[int, int], Proposal] = {}
+    soundings: dict[int, list[Sounding]] = {i: [] for i in challenge_ids}
+    if challenge_ids:
+        for proposal in db.session.scalars(select(Proposal).where(
+                Proposal.challenge_id.in_(challenge_ids), Proposal.status.in_(OPEN_STATUSES))):
+            proposals.setdefault((proposal.challenge_id, proposal.organisation_id), proposal)
+        sounding_ids = {m.challenge_id for m in matches if m.stage == "sounding"}
+        if sounding_ids:
+            for sounding in db.session.scalars(select(Sounding).where(
+                    Sounding.challenge_id.in_(sounding_ids), Sounding.results_published_at.is_(None))
+                    .order_by(Sounding.starts_on.desc(), Sounding.id)):
+                soundings[sounding.challenge_id].append(sounding)
     groups: list[tuple[str, list[DashboardRow]]] = []
     for stage in STAGE_ORDER:
         rows = []
         for match in matches:
             if match.stage != stage:
                 continue
-            deadline, label = next_deadline(match)
-            open_proposal = proposal_service.open_proposal_of(match.challenge_id, match.solution.organisation_id)
-            rows.append(DashboardRow(match, deadline, label, open_proposal))
+            deadline, label = next_deadline(match, soundings[match.challenge_id])
+            rows.append(DashboardRow(match, deadline, label,
+                                     proposals.get((match.challenge_id, match.solution.organisation_id))))
         groups.append((stage, rows))
     return groups
