@@ -20,6 +20,18 @@ FEATURE_NAMES = (
 )
 
 
+def pair_score(forward: np.ndarray, reverse: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """The pair's score before the display curve, the same whichever side asks.
+
+    ``forward`` is how the query ranks the candidate and ``reverse`` how the candidate ranks the
+    query (both calibrated z-sums); asked from the other side the two swap, so their mean and the
+    structured fit (symmetric: shared codes over the smaller set, overlapping budgets) give one
+    number per pair. The ranking's own fused score weighs the asking side more and would show a
+    pair differently on its two pages.
+    """
+    return np.asarray((forward + reverse) / 2 + structure)
+
+
 def reciprocal(forward: np.ndarray, reverse: np.ndarray, center: float, scale: float) -> np.ndarray:
     """Harmonic mean of the two directions' display scores: high only when both sides fit."""
     a = display_score(forward, center, scale)
@@ -81,12 +93,12 @@ def rank_pool(
         order = picked + order[len(head):]
     owners = [docs[int(r)].owner for r in pool]
     kept = cap_exposure(order, owners, cfg.exposure_cap, k)
-    scores = display_score(fused, cfg.display_center, cfg.display_scale)
+    # One displayed score per pair, whichever side asks; the order stays this side's (RRF, MMR
+    # and the exposure cap), so a score can be higher than the one above it.
+    scores = display_score(pair_score(forward, reverse, structure), cfg.display_center,
+                           cfg.display_scale)
     recip = reciprocal(forward, reverse, cfg.display_center, cfg.display_scale)
     out = []
-    # RRF, MMR and the exposure cap may order items differently from the fused score; the
-    # displayed score never rises down the list (each is capped by the one above it).
-    ceiling = 1.0
     for rank, i in enumerate(kept, start=1):
         target = docs[int(pool[i])]
         contrib = {n: float(c[i]) for n, c in contributions.items()}
@@ -99,7 +111,7 @@ def rank_pool(
         ) if explain_hits else ()
         out.append(Recommendation(
             id=target.id,
-            score=round(ceiling := min(ceiling, float(scores[i])), 4),
+            score=round(float(scores[i]), 4),
             rank=rank,
             channels={
                 "lexical": round(float(lex[i]), 4), "dense": round(float(dense[i]), 4),

@@ -36,9 +36,10 @@ class RankerConfig:
         exposure_cap: At most this many results per owner in one list (0 = no cap).
         mmr_lambda: MMR trade-off (1.0 = no diversification).
         calibration_sample: Target documents sampled to calibrate each query.
-        display_center: Fused score that displays as 0.5.
+        display_center: Pair score (``embeddings.assemble.pair_score``) that displays as 0.5.
         display_scale: Steepness of the display curve. With the defaults the displayed score is
-            a logistic fit of "judged relevant" on the dev set (bench/calibrate_display.py).
+            a logistic fit of "judged relevant" on both directions of the dev set
+            (bench/calibrate_display.py); a pair shows the same score on both sides' lists.
         min_labels: Outcome labels needed before the outcome re-ranker is used.
         seed: Seed for the calibration sample.
     """
@@ -54,8 +55,8 @@ class RankerConfig:
     exposure_cap: int = 2
     mmr_lambda: float = 0.9
     calibration_sample: int = 256
-    display_center: float = 7.74  # fitted on the dev set by bench/calibrate_display.py
-    display_scale: float = 0.830
+    display_center: float = 7.84  # fitted on the dev set by bench/calibrate_display.py
+    display_scale: float = 0.828
     min_labels: int = 30
     seed: int = 0
 

@@ -71,11 +71,12 @@ def weighted_zsum(channels: Mapping[str, np.ndarray], weights: Mapping[str, floa
 
 
 def display_score(fused: np.ndarray | float, center: float = 1.0, scale: float = 1.5) -> np.ndarray:
-    """Map a fused score to 0..1 for display with a logistic curve.
+    """Map a pair score to 0..1 for display with a logistic curve.
 
-    The recommender passes ``RankerConfig.display_center``/``display_scale``, fitted on the dev
-    set so the number tracks the share of such matches judged relevant there. It orders and
-    compares matches; it is not a promise about a new corpus.
+    The recommender passes ``embeddings.assemble.pair_score`` and
+    ``RankerConfig.display_center``/``display_scale``, fitted on both directions of the dev set
+    so the number tracks the share of such pairs judged relevant there (bench/calibrate_display.py
+    prints how far it holds on the held-out devset2). It is not a promise about a new corpus.
     """
     return 1.0 / (1.0 + np.exp(-scale * (np.asarray(fused, dtype=np.float64) - center)))
 

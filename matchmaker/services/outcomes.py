@@ -304,8 +304,8 @@ def _z(values: Sequence[float]) -> list[float]:
 def rerank(hits: Sequence[Recommendation], learned: LearnedModel) -> list[Recommendation]:
     """Re-order a candidate pool by the learned score blended with the fused score, best first.
 
-    Ties keep the ranker's order. Ranks are renumbered and the displayed score is capped by the one
-    above it, as the ranker does, so it never rises down the list.
+    Ties keep the ranker's order. Ranks are renumbered; each hit keeps its displayed score, which
+    belongs to the pair (the same on the other side's list), not to the position.
     """
     if len(hits) < 2:
         return list(hits)
@@ -314,12 +314,7 @@ def rerank(hits: Sequence[Recommendation], learned: LearnedModel) -> list[Recomm
     base = [float(f.get(BASE_FEATURE, 0.0)) for f in features]
     mixed = [(1 - learned.blend) * b + learned.blend * s for b, s in zip(_z(base), _z(learned_scores), strict=True)]
     order = sorted(range(len(hits)), key=lambda i: (-mixed[i], i))
-    out: list[Recommendation] = []
-    ceiling = 1.0
-    for rank, i in enumerate(order, start=1):
-        ceiling = min(ceiling, float(hits[i].score))
-        out.append(replace(hits[i], rank=rank, score=round(ceiling, 4)))
-    return out
+    return [replace(hits[i], rank=rank) for rank, i in enumerate(order, start=1)]
 
 
 # --- the features of one pair, recomputed on the server ------------------------------------------
