@@ -173,3 +173,29 @@ def test_public_challenge_page_includes_the_panel_and_counts_exposure(client, lo
         shown = other.scalar(select(CompanyExposure.shown).where(
             CompanyExposure.organisation_id == world["fit"].organisation_id))
     assert shown == 1
+
+
+def _shown_score(page, section: str, kind: str, ident: int) -> str:
+    card = page.select_one(f'{section} .match-card[data-kind="{kind}"][data-id="{ident}"]')
+    assert card is not None, f"{kind} {ident} is not listed in {section}"
+    return f'{card.select_one(".score-num").get_text(strip=True)} ({card["data-score"]})'
+
+
+def test_a_pair_shows_the_same_score_on_both_sides_with_its_explanation(client, login_as, db, world):
+    """The challenge's list and the profile's list show one 適合度 for the pair, and both pages say
+    what it means, in Japanese and in English."""
+    _embed(db, world)
+    challenge, fit = world["challenge"], world["fit"]
+    shown = {}
+    for lang, says in (("ja", "課題のページでも企業のページでも同じ値"), ("en", "show the same number")):
+        client.post("/language", data={"locale": lang, "next": "/"})
+        login_as(world["owner"])
+        page = get_page(client, "matches.for_challenge", challenge_id=challenge.id)
+        shown["challenge page"] = _shown_score(page, "#recommended-solutions", "solution", fit.id)
+        assert says in page_text(page.select_one("#recommended-solutions .score-note"))
+        login_as(world["fit_staff"])
+        page = get_page(client, "matches.for_solution", solution_id=fit.id)
+        shown["profile page"] = _shown_score(page, "#recommended-challenges", "challenge", challenge.id)
+        assert says in page_text(page.select_one("#recommended-challenges .score-note"))
+        assert shown["challenge page"] == shown["profile page"], shown
+    client.post("/language", data={"locale": "ja", "next": "/"})
