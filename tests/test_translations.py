@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -18,10 +19,17 @@ METHODS = [
 ]
 
 
+def _searched(path: str) -> bool:
+    """Every folder but hidden ones (.venv, .git): Babel's default also skips folders whose name
+    starts with "_", which left templates/_macros and templates/_partials unchecked."""
+    return not os.path.basename(path).startswith(".")
+
+
 def source_messages() -> dict[str, str]:
     found: dict[str, str] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=METHODS, keywords=KEYWORDS, options_map={"templates/**.html": {}}
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS, options_map={"templates/**.html": {}},
+        directory_filter=_searched,
     ):
         ids = message if isinstance(message, tuple) else (message,)
         for msgid in ids:
