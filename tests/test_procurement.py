@@ -196,5 +196,8 @@ def test_budget_pack(db: Any, client: Any, login_as: Any) -> None:
     assert page.find(id="pack-over-limit") is not None  # 500万円 > 100万円 (市・業務委託)
     assert "1 件のうち 1 件" in page.find(id="pack-kpis").get_text()
     assert "令和8年10月31日" in page.find(id="pack-timeline").get_text()
+    link = get_page(client, "matches.match", match_id=match.id).select_one("#budget-pack-link a")
+    assert link is not None and link["href"] == f"/records/budget_pack/{match.id}"  # found from the pilot
     pf.switch_user(login_as, pair.company_user)
     get_page(client, "records.record", expected_status=403, kind="budget_pack", ident=match.id)
+    assert get_page(client, "matches.match", match_id=match.id).select_one("#budget-pack-link") is None
