@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import select
 
@@ -104,6 +107,54 @@ def test_exposure_is_counted_per_company_and_day(db):
         (small.id, day): (2, 2),
         (big.id, date(2026, 11, 23)): (1, 1),
     }
+
+
+def test_two_lists_counting_the_same_companies_in_opposite_orders_at_once_do_not_deadlock(app, db, monkeypatch):
+    """Each list upserts one row per company. Two requests whose lists rank the same two companies
+    in opposite orders, each holding its first row while the other takes its own, deadlocked on
+    PostgreSQL (one answered 503 under the load benchmark); the rows are taken in company order."""
+    first, second = factories.make_company().id, factories.make_company().id
+    db.session.commit()
+
+    def card(organisation_id: int, rank: int) -> Any:  # what record_exposure reads, without a session
+        return SimpleNamespace(kind="solution", rank=rank, entity=SimpleNamespace(organisation_id=organisation_id))
+
+    lists = ([card(first, 1), card(second, 2)], [card(second, 1), card(first, 2)])
+    day = date(2026, 11, 22)
+    both_hold_one = threading.Barrier(2)
+    bump = recommend._bump
+    calls = threading.local()
+
+    def bump_then_wait(*args, **kwargs):
+        bump(*args, **kwargs)
+        if not getattr(calls, "done", False):
+            calls.done = True
+            try:  # where the second thread is blocked on the first's row, it never arrives
+                both_hold_one.wait(timeout=1.5)
+            except threading.BrokenBarrierError:
+                pass
+
+    monkeypatch.setattr(recommend, "_bump", bump_then_wait)
+    failures: list[BaseException] = []
+
+    def count(cards):
+        with app.app_context():
+            try:
+                recommend.record_exposure(cards, day=day)
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - the test reports it
+                failures.append(error)
+                db.session.rollback()
+
+    threads = [threading.Thread(target=count, args=(cards,)) for cards in lists]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    db.session.expire_all()
+    rows = {r.organisation_id: (r.shown, r.top3) for r in db.session.scalars(select(CompanyExposure))}
+    assert rows == {first: (2, 2), second: (2, 2)}
 
 
 def test_today_is_the_japanese_calendar_day(app, monkeypatch):

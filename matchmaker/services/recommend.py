@@ -183,7 +183,9 @@ def record_exposure(cards: Sequence[MatchCard], day: date | None = None) -> None
             shown[card.entity.organisation_id] += 1
             top3[card.entity.organisation_id] += card.rank <= 3
     day = day or local_today()  # exposure is counted per Japanese calendar day
-    for organisation_id, count in shown.items():
+    # In company order, not rank order: two lists ranking the same companies differently would
+    # otherwise each hold one row the other waits for (a deadlock on PostgreSQL).
+    for organisation_id, count in sorted(shown.items()):
         _bump(organisation_id, day, count, top3[organisation_id])
 
 
