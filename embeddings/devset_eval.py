@@ -67,20 +67,6 @@ def method_config(method: str, base: RankerConfig | None = None) -> RankerConfig
     raise ValueError(f"unknown method {method!r}")
 
 
-def evaluate_config(
-    data: RetrievalSet,
-    challenges: Sequence[MatchDocument],
-    challenge_vectors: Mapping[str, np.ndarray],
-    solutions: Sequence[MatchDocument],
-    solution_vectors: Mapping[str, np.ndarray],
-    config: RankerConfig,
-    depth: int = 100,
-) -> dict[str, float]:
-    """Metrics of ``solutions_for`` over every dev-set challenge with ``config``."""
-    runs = site_rankings(data, challenges, challenge_vectors, solutions, solution_vectors, config, depth)
-    return evaluate_rankings(runs, data.qrels)
-
-
 def site_rankings(
     data: RetrievalSet,
     challenges: Sequence[MatchDocument],
@@ -113,6 +99,7 @@ def run_structured(
     need_dense = any(m != "lexical" and m != "structure" for m in methods)
     challenges, cv, solutions, sv = embed_both(data, encoder_spec if need_dense else None, cache)
     return {
-        m: evaluate_config(data, challenges, cv, solutions, sv, method_config(m, config))
+        m: evaluate_rankings(
+            site_rankings(data, challenges, cv, solutions, sv, method_config(m, config)), data.qrels)
         for m in methods
     }

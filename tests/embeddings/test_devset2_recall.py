@@ -19,7 +19,8 @@ import pytest
 from embeddings.config import RankerConfig
 from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.devset import DEFAULT_ROOT
-from embeddings.devset_eval import documents, evaluate_config, method_config
+from embeddings.devset_eval import documents, method_config, site_rankings
+from embeddings.metrics import evaluate_rankings
 from tests.embeddings.test_devset_recall import lexical_structure_metrics, stored_vectors
 
 DEVSET2 = DEFAULT_ROOT.parent / "devset2"
@@ -52,9 +53,11 @@ def test_devset2_lexical_plus_structure_floor(devset2: RetrievalSet) -> None:
 def test_devset2_site_ranking_floor(devset2: RetrievalSet) -> None:
     challenges, solutions = documents(devset2)
     cv, sv = stored_vectors(devset2, VECTORS)
-    site = evaluate_config(devset2, challenges, cv, solutions, sv, RankerConfig())
+    site = evaluate_rankings(
+        site_rankings(devset2, challenges, cv, solutions, sv, RankerConfig()), devset2.qrels)
     for name, floor in SITE_FLOOR.items():
         assert site[name] >= floor, (name, site)
     for single, floor in SINGLE_CHANNEL_FLOOR.items():
-        alone = evaluate_config(devset2, challenges, cv, solutions, sv, method_config(single))
+        alone = evaluate_rankings(
+            site_rankings(devset2, challenges, cv, solutions, sv, method_config(single)), devset2.qrels)
         assert alone["MRR@10"] >= floor, (single, alone)

@@ -18,8 +18,9 @@ import numpy as np
 
 from embeddings.config import RankerConfig
 from embeddings.datasets import RetrievalSet
-from embeddings.devset_eval import documents, evaluate_config, method_config
+from embeddings.devset_eval import documents, method_config, site_rankings
 from embeddings.documents import embedding_texts
+from embeddings.metrics import evaluate_rankings
 from embeddings.text import vector_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,6 @@ VECTORS = Path(__file__).parent / "data" / "devset_vectors.npz"
 LEXICAL_STRUCTURE_FLOOR = {"MRR@10": 0.80, "Recall@10": 0.86}
 HYBRID_FLOOR = {"MRR@10": 0.83, "Recall@10": 0.88}
 MIN_GAIN_OVER_SINGLE_CHANNEL = 0.05
-
 
 
 def stored_vectors(
@@ -61,7 +61,7 @@ def lexical_structure_metrics(data: RetrievalSet) -> dict[str, float]:
     """The site's ranking of ``data`` without vectors: lexical channel and structured fit only."""
     challenges, solutions = documents(data)
     config = replace(RankerConfig(), dense_weight=0.0, reverse_weight=0.0)
-    return evaluate_config(data, challenges, {}, solutions, {}, config)
+    return evaluate_rankings(site_rankings(data, challenges, {}, solutions, {}, config), data.qrels)
 
 
 def test_lexical_plus_structure_floor(devset: RetrievalSet) -> None:
@@ -73,9 +73,11 @@ def test_lexical_plus_structure_floor(devset: RetrievalSet) -> None:
 def test_hybrid_floor_and_gain_over_single_channels(devset: RetrievalSet) -> None:
     challenges, solutions = documents(devset)
     cv, sv = stored_vectors(devset)
-    hybrid = evaluate_config(devset, challenges, cv, solutions, sv, RankerConfig())
+    hybrid = evaluate_rankings(
+        site_rankings(devset, challenges, cv, solutions, sv, RankerConfig()), devset.qrels)
     for name, floor in HYBRID_FLOOR.items():
         assert hybrid[name] >= floor, (name, hybrid)
     for single in ("lexical", "dense"):
-        alone = evaluate_config(devset, challenges, cv, solutions, sv, method_config(single))
+        alone = evaluate_rankings(
+            site_rankings(devset, challenges, cv, solutions, sv, method_config(single)), devset.qrels)
         assert hybrid["MRR@10"] >= alone["MRR@10"] + MIN_GAIN_OVER_SINGLE_CHANNEL, (single, alone)
