@@ -1,7 +1,7 @@
 """A learned fusion of the site's channels, cross-validated by query, against the current ranking.
 
 Usage: python bench/learned_fusion.py [--sets devset,devset2,jsquad,jaquad] [--limit 1000]
-       [--resamples 5000] [--folds 5] [--fold-seed 0] [--write embeddings/data/learned_fusion.json]
+       [--resamples 5000] [--folds 5] [--fold-seed 0] [--write PATH]
 
 Each set is ranked by ``TwoSidedRecommender`` as the app ranks (the public sets as text-only
 documents: the question as a challenge's problem, the paragraph as a profile's summary, so the
@@ -19,8 +19,8 @@ current ranking there: weighted RRF of lexical 1.0 and dense 0.5 over the whole 
 ``bench/ranking_channels.py``) and ``site, text only``. The baseline is ``site`` on the dev sets
 and ``hybrid`` on the public sets.
 
-``--write PATH`` saves the model trained on every dev-set query (the training command of the
-shipped weights).
+``--write PATH`` saves the LambdaMART model trained on every dev-set query, with its training
+command (``load_fusion`` reads it back); nothing ships one.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.fusion_models import LearnedFusion, PoolRanker, TreeFusion, fold_models, pool_matrix
 from bench.machine import machine_header
 from bench.ranking_channels import (
     LEXICAL,
@@ -53,10 +54,8 @@ from embeddings.devset import challenge_document, solution_document
 from embeddings.encoders import DEFAULT_ENCODER
 from embeddings.evaluate import top_ids
 from embeddings.fusion import rrf
-from embeddings.learned_fusion import LearnedFusion, PoolRanker, fold_models, pool_matrix
 from embeddings.lexical import make_lexical
 from embeddings.recommender import TwoSidedRecommender
-from embeddings.tree_fusion import TreeFusion
 
 DEPTH = 100  # as embeddings.devset_eval.site_rankings
 CANDIDATE = "lambdarank"
@@ -123,7 +122,7 @@ def cross_validated(dev: list[Ranked], folds: int, make: Callable[[], PoolRanker
 
 
 def trained_on(dev: list[Ranked], make: Callable[[], PoolRanker]) -> PoolRanker:
-    """The model of every dev-set query (for the public sets and the shipped weights)."""
+    """The model of every dev-set query (for the public sets and ``--write``)."""
     model = make()
     return model.fit([m for r in dev for m in matrices(r, model.with_ranks)],
                      [y for r in dev for y in r.labels])

@@ -8,17 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import RankerConfig, TwoSidedRecommender
-from embeddings.learned_fusion import (
+from bench.fusion_models import (
     SCORE_FEATURES,
     LearnedFusion,
     PoolRanker,
+    TreeFusion,
     feature_names,
     fold_models,
     load_fusion,
     pool_matrix,
     query_folds,
 )
+from embeddings import RankerConfig, TwoSidedRecommender
 
 
 def synthetic_pools(n_queries: int, size: int = 30, seed: int = 0) -> tuple[
@@ -117,8 +118,6 @@ def test_a_file_of_other_features_is_refused(tmp_path: Path) -> None:
 
 def test_lambdarank_numpy_scores_equal_lightgbm(tmp_path: Path) -> None:
     pytest.importorskip("lightgbm")
-    from embeddings.tree_fusion import TreeFusion
-
     pools, labels = synthetic_pools(60)
     model = TreeFusion(n_estimators=40, num_leaves=4, min_child_samples=5).fit(
         [pool_matrix(p) for p in pools], labels)

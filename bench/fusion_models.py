@@ -6,14 +6,15 @@ sets. The features are those ``rank_pool`` already computes for every pool membe
 (``Recommendation.features``) plus, per channel, the reciprocal rank within the pool (what the
 site's RRF sees): ``pool_matrix``. Two models: ``LearnedFusion``, a pairwise logistic regression
 (every (relevant, non-relevant) pair of one pool is an example of the difference of their
-features; no intercept), and ``embeddings.tree_fusion.TreeFusion`` (LambdaMART).
+features; no intercept), and ``TreeFusion`` (LambdaMART: trained with LightGBM, its trees kept
+as flat arrays and evaluated with numpy, so a saved model ranks without LightGBM).
 
 Both have the re-ranker shape ``rank_pool`` asks for (``active_``, ``n_labels_``,
 ``decision_function`` over the whole pool's feature rows), so
 ``TwoSidedRecommender(config, reranker=load_fusion(path))`` ranks with a saved model.
 ``bench/learned_fusion.py`` trains them by cross-validation over query groups
 (``fold_models``) and measures them on every set. Neither is used by the site: neither won on
-every set (README, "How the ranking works").
+every set (README, "How the ranking works"), so they live here and not in ``embeddings``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ SCORE_FEATURES = (
 )
 #: Channels whose rank within the pool is a feature too (as ``k / (k + rank)``, ties averaged).
 RANK_FEATURES = ("lexical", "dense", "reverse", "structure")
+#: ``TreeFusion``'s feature index of a leaf node.
+LEAF = -1
 
 
 def pool_matrix(
@@ -209,6 +212,108 @@ class LearnedFusion(PoolRanker):
         return model
 
 
+class TreeFusion(PoolRanker):
+    """Gradient-boosted trees with the LambdaRank objective, over ``pool_matrix`` features.
+
+    The defaults are the shallowest, most regularised of the settings tried (stumps of two
+    splits, 50 pool members per leaf at least): about 120 judged queries cannot carry more.
+
+    Args:
+        n_estimators: Boosting rounds.
+        num_leaves: Leaves per tree.
+        learning_rate: Shrinkage.
+        min_child_samples: Fewest pool members in a leaf.
+        seed: LightGBM's seed (training is deterministic with it).
+    """
+
+    kind = "lambdarank"
+
+    def __init__(self, n_estimators: int = 300, num_leaves: int = 3, learning_rate: float = 0.03,
+                 min_child_samples: int = 50, seed: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.num_leaves = num_leaves
+        self.learning_rate = learning_rate
+        self.min_child_samples = min_child_samples
+        self.seed = seed
+
+    def params(self) -> dict[str, Any]:
+        return {"n_estimators": self.n_estimators, "num_leaves": self.num_leaves,
+                "learning_rate": self.learning_rate, "min_child_samples": self.min_child_samples,
+                "seed": self.seed}
+
+    def fit(self, pools: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> TreeFusion:
+        """Learn the trees from judged pools (one ``pool_matrix`` and 0/1 labels per query)."""
+        import lightgbm  # training only
+
+        model = lightgbm.LGBMRanker(
+            objective="lambdarank", n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+            learning_rate=self.learning_rate, min_child_samples=self.min_child_samples,
+            random_state=self.seed, deterministic=True, force_row_wise=True, n_jobs=1,
+            verbose=-1,
+        )
+        y = np.concatenate([np.asarray(v, dtype=int) for v in labels])
+        model.fit(np.vstack(pools), y, group=[len(p) for p in pools])
+        self.booster_ = model.booster_
+        self.trees_ = [flatten(t["tree_structure"]) for t in model.booster_.dump_model()["tree_info"]]
+        self.n_labels_ = sum(1 for v in labels if np.any(v) and not np.all(v))
+        self.active_ = True
+        return self
+
+    def score_pool(self, matrix: np.ndarray) -> np.ndarray:
+        """Sum of every tree's leaf value for each row."""
+        out = np.zeros(matrix.shape[0])
+        rows = np.arange(matrix.shape[0])
+        for tree in self.trees_:
+            feature, threshold, left, right, value = (np.asarray(tree[k]) for k in
+                                                      ("feature", "threshold", "left", "right", "value"))
+            node = np.zeros(matrix.shape[0], dtype=np.int64)
+            while np.any(inner := feature[node] != LEAF):
+                at = node[inner]
+                go_left = matrix[rows[inner], feature[at]] <= threshold[at]
+                node[inner] = np.where(go_left, left[at], right[at])
+            out += value[node]
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {"params": self.params(), "trees": self.trees_}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], with_ranks: bool) -> TreeFusion:
+        if not with_ranks:
+            raise ValueError("a lambdarank model is trained with the rank features")
+        model = cls(**data["params"])
+        model.trees_ = [dict(t) for t in data["trees"]]
+        return model
+
+
+def flatten(root: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """A LightGBM tree dump as arrays: node 0 is the root; leaves have feature ``LEAF``.
+
+    Raises:
+        ValueError: On a split this evaluator does not implement (categorical, or missing
+            values treated as zero: our features are never missing).
+    """
+    out: dict[str, list[Any]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
+
+    def add(node: Mapping[str, Any]) -> int:
+        at = len(out["feature"])
+        for column in out.values():
+            column.append(0)
+        if "leaf_value" in node:
+            out["feature"][at], out["value"][at] = LEAF, float(node["leaf_value"])
+            out["left"][at] = out["right"][at] = at
+            return at
+        if node["decision_type"] != "<=" or node.get("missing_type") == "Zero":
+            raise ValueError(f"unsupported split {node['decision_type']} / {node.get('missing_type')}")
+        out["feature"][at], out["threshold"][at] = int(node["split_feature"]), float(node["threshold"])
+        out["left"][at] = add(node["left_child"])
+        out["right"][at] = add(node["right_child"])
+        return at
+
+    add(root)
+    return out
+
+
 def load_fusion(path: Path) -> PoolRanker:
     """A fitted learned fusion from ``save``'s file.
 
@@ -216,8 +321,6 @@ def load_fusion(path: Path) -> PoolRanker:
         ValueError: If the file's features are not the ones this code computes, or its kind is
             unknown.
     """
-    from embeddings.tree_fusion import TreeFusion
-
     data = json.loads(path.read_text(encoding="utf-8"))
     with_ranks = len(data["features"]) > len(SCORE_FEATURES)
     if tuple(data["features"]) != feature_names(with_ranks):
