@@ -54,8 +54,8 @@ def pool_matrix(
     """
     scores = np.array([[float(r.get(n, 0.0)) for n in SCORE_FEATURES] for r in rows],
                       dtype=np.float64).reshape(len(rows), len(SCORE_FEATURES))
-    if not with_ranks or not rows:
-        return scores if not with_ranks else np.zeros((0, len(feature_names(True))))
+    if not with_ranks:
+        return scores
     ranked = [rrf_k / (rrf_k + rankdata([-float(r.get(n, 0.0)) for r in rows], method="average"))
               for n in RANK_FEATURES]
     return np.column_stack([scores, *ranked])
