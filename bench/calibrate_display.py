@@ -70,29 +70,26 @@ def collect(data: RetrievalSet, encoder: str, depth: int, config: RankerConfig) 
     """Both directions' top ``depth`` hits of ``data`` as the site ranks and displays them."""
     challenges, cv, solutions, sv = embed_both(data, encoder, default_cache_dir())
     rec = TwoSidedRecommender(config).fit(challenges, cv, solutions, sv)
-    rows: list[tuple[int, str, tuple[int, int], float, float, float, int, float, int]] = []
-    for c in challenges:
-        qid = data.query_ids[c.id]
-        for hit in rec.solutions_for(c.id, k=depth, explain=False):
-            label = int(data.qrels[qid].get(data.doc_ids[hit.id], 0) > 0)
-            rows.append((0, qid[:1] if qid[1:2] == "-" else "", (c.id, hit.id), hit.score,
-                         _pair_fused(hit.features), hit.features["fused"], hit.rank, hit.rank / len(solutions), label))
-    for s in solutions:
-        did = data.doc_ids[s.id]
-        for hit in rec.challenges_for(s.id, k=depth, explain=False):
-            qid = data.query_ids[hit.id]
-            label = int(data.qrels[qid].get(did, 0) > 0)
-            rows.append((1, qid[:1] if qid[1:2] == "-" else "", (hit.id, s.id), hit.score,
-                         _pair_fused(hit.features), hit.features["fused"], hit.rank, hit.rank / len(challenges), label))
-    cols = list(zip(*rows, strict=True))
-    return Shown(np.array(cols[0]), np.array(cols[1]), list(cols[2]), np.array(cols[3]),
-                 np.array(cols[4]), np.array(cols[5]), np.array(cols[6]), np.array(cols[7]),
-                 np.array(cols[8]))
-
-
-def _pair_fused(features: dict[str, float]) -> float:
-    return float(pair_score(np.float64(features["forward"]), np.float64(features["reverse"]),
-                            np.float64(features["structure"])))
+    lists = [(0, c.id, len(solutions), rec.solutions_for(c.id, k=depth, explain=False)) for c in challenges]
+    lists += [(1, s.id, len(challenges), rec.challenges_for(s.id, k=depth, explain=False)) for s in solutions]
+    rows = [(direction, (query, hit.id) if direction == 0 else (hit.id, query), n, hit)
+            for direction, query, n, hits in lists for hit in hits]
+    pairs = [pair for _, pair, _, _ in rows]
+    qids = [data.query_ids[c] for c, _ in pairs]
+    feature = {name: np.array([hit.features[name] for *_, hit in rows])
+               for name in ("forward", "reverse", "structure", "fused")}
+    return Shown(
+        direction=np.array([direction for direction, *_ in rows]),
+        half=np.array([qid[:1] if qid[1:2] == "-" else "" for qid in qids]),
+        pair=pairs,
+        shown=np.array([hit.score for *_, hit in rows]),
+        pair_fused=pair_score(feature["forward"], feature["reverse"], feature["structure"]),
+        fused=feature["fused"],
+        rank=np.array([hit.rank for *_, hit in rows]),
+        percentile=np.array([hit.rank / n for _, _, n, hit in rows]),
+        label=np.array([int(data.qrels[qid].get(data.doc_ids[s], 0) > 0)
+                        for qid, (_, s) in zip(qids, pairs, strict=True)]),
+    )
 
 
 def fit_curve(x: np.ndarray, label: np.ndarray) -> tuple[float, float]:
