@@ -30,6 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import binomtest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,14 +102,6 @@ def fit_curve(x: np.ndarray, label: np.ndarray) -> tuple[float, float]:
     return float(-model.intercept_[0] / scale), scale
 
 
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson interval of a share ``hits / n``."""
-    p = hits / n
-    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(mid - half), float(mid + half)
-
-
 def reliability(shown: np.ndarray, label: np.ndarray, bins: int) -> tuple[float, list[str]]:
     """ECE over equal-width bins of the shown value, and one table line per non-empty bin."""
     which = np.minimum((shown * bins).astype(int), bins - 1)
@@ -119,10 +112,10 @@ def reliability(shown: np.ndarray, label: np.ndarray, bins: int) -> tuple[float,
             continue
         gap = abs(shown[sel].mean() - label[sel].mean())
         ece += sel.mean() * gap
-        lo, hi = wilson(int(label[sel].sum()), int(sel.sum()))
+        interval = binomtest(int(label[sel].sum()), int(sel.sum())).proportion_ci(method="wilson")
         lines.append(f"    shown {b / bins:.1f}–{(b + 1) / bins:.1f}: {sel.sum():4d} pairs, "
                      f"mean shown {shown[sel].mean():.2f}, relevant {label[sel].mean():.2f} "
-                     f"[{lo:.2f}, {hi:.2f}]")
+                     f"[{interval.low:.2f}, {interval.high:.2f}]")
     return float(ece), lines
 
 
