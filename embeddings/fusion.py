@@ -70,7 +70,7 @@ def weighted_zsum(channels: Mapping[str, np.ndarray], weights: Mapping[str, floa
     return out
 
 
-def display_score(fused: np.ndarray | float, center: float = 1.0, scale: float = 1.5) -> np.ndarray:
+def display_score(score: np.ndarray | float, center: float, scale: float) -> np.ndarray:
     """Map a pair score to 0..1 for display with a logistic curve.
 
     The recommender passes ``embeddings.assemble.pair_score`` and
@@ -78,7 +78,7 @@ def display_score(fused: np.ndarray | float, center: float = 1.0, scale: float =
     so the number tracks the share of such pairs judged relevant there (bench/calibrate_display.py
     prints how far it holds on the held-out devset2). It is not a promise about a new corpus.
     """
-    return 1.0 / (1.0 + np.exp(-scale * (np.asarray(fused, dtype=np.float64) - center)))
+    return 1.0 / (1.0 + np.exp(-scale * (np.asarray(score, dtype=np.float64) - center)))
 
 
 def mmr(
