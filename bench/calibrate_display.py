@@ -147,9 +147,8 @@ def consistency(data: Shown, shown: np.ndarray) -> str:
         pages.setdefault(pair, []).append(round(float(value) * 100))
     both = [v for v in pages.values() if len(v) == 2]
     gaps = np.array([abs(a - b) for a, b in both] or [0])
-    step = np.flatnonzero((data.direction[1:] == data.direction[:-1])
-                          & (data.rank[1:] == data.rank[:-1] + 1))
-    rises = np.mean(shown[step + 1] > shown[step] + 0.005)
+    below = np.flatnonzero(data.rank > 1)  # the row before each of these is the hit above it
+    rises = np.mean(shown[below] > shown[below - 1] + 0.005)
     return (f"{len(both)} pairs on both pages: {np.mean(gaps > 0):.0%} show different numbers, "
             f"mean gap {gaps.mean():.1f} points, largest {gaps.max()}; "
             f"{rises:.0%} of hits show a higher number than the hit above")
