@@ -6,15 +6,16 @@ Usage: python bench/learned_fusion.py [--sets devset,devset2,jsquad,jaquad] [--l
 Each set is ranked by ``TwoSidedRecommender`` as the app ranks (the public sets as text-only
 documents: the question as a challenge's problem, the paragraph as a profile's summary, so the
 structured fit is neutral). Every query's pool (the best ``pool_size`` by forward score and
-structure) comes with the features ``rank_pool`` computes; ``LearnedFusion`` (pairwise logistic
-regression, C = 1, fixed before any run) learns to order them and is plugged in as the ranker's
-re-ranker, so MMR and the exposure cap apply as on the site.
+structure) comes with the features ``rank_pool`` computes; a model of ``bench/fusion_models.py``
+(settings fixed before any run) learns to order them and is plugged in as the ranker's re-ranker,
+so MMR and the exposure cap apply as on the site.
 
 Training: the pools of data/devset and data/devset2 together, in ``--folds`` folds by query
 (``query_folds``); each dev-set query is ranked by the model of the folds that did not contain
 it. JSQuAD and JaQuAD are ranked by one model trained on every dev-set query and are never
-trained on. Rows: ``learned`` (scores and reciprocal ranks within the pool: the candidate),
-``learned, scores only`` (no rank features), ``site`` and, on the public sets, ``hybrid`` (the
+trained on. Rows: ``LambdaMART`` (``TreeFusion`` over the scores and the reciprocal ranks within
+the pool: the candidate), ``pairwise logistic`` (``LearnedFusion``, C = 1, the same features),
+``pairwise logistic, no rank features``, ``site`` and, on the public sets, ``hybrid`` (the
 current ranking there: weighted RRF of lexical 1.0 and dense 0.5 over the whole corpus, as in
 ``bench/ranking_channels.py``) and ``site, text only``. The baseline is ``site`` on the dev sets
 and ``hybrid`` on the public sets.
@@ -58,11 +59,11 @@ from embeddings.lexical import make_lexical
 from embeddings.recommender import TwoSidedRecommender
 
 DEPTH = 100  # as embeddings.devset_eval.site_rankings
-CANDIDATE = "lambdarank"
-VARIANTS: dict[str, Callable[[], PoolRanker]] = {
+CANDIDATE = "LambdaMART"
+VARIANTS: dict[str, Callable[[], PoolRanker]] = {  # row names as in the README's table
     CANDIDATE: TreeFusion,
     "pairwise logistic": LearnedFusion,
-    "pairwise logistic, scores only": lambda: LearnedFusion(with_ranks=False),
+    "pairwise logistic, no rank features": lambda: LearnedFusion(with_ranks=False),
 }
 
 
@@ -150,6 +151,8 @@ def main() -> int:
     encode = Encoded(args.encoder)
     variants = dict(VARIANTS)
     if find_spec("lightgbm") is None:
+        if args.write:
+            parser.error(f"--write saves the {CANDIDATE} model, which needs lightgbm")
         print(f"lightgbm is not installed (pip install lightgbm): no {CANDIDATE} rows")
         del variants[CANDIDATE]
     dev = [Ranked(n, load_retrieval_dir(SETS[n]), encode) for n in ("devset", "devset2")]

@@ -289,11 +289,12 @@ def site_inputs(data: RetrievalSet, encode: Encoded, expand: bool = False) -> tu
 def report(name: str, rows: dict[str, dict[str, np.ndarray]], baseline: str, resamples: int) -> None:
     base = rows[baseline]["MRR@10"]
     print(f"\n## {name} ({len(base)} queries; baseline = {baseline})")
-    print(f"{'ranking':28s} MRR@10  nDCG@10 R@1    R@5    R@10   ΔMRR@10 vs baseline [95% CI]")
+    width = max(28, *map(len, rows))
+    print(f"{'ranking':{width}s} MRR@10  nDCG@10 R@1    R@5    R@10   ΔMRR@10 vs baseline [95% CI]")
     for method, m in rows.items():
         d = m["MRR@10"] - base
         low, high = paired_interval(d, resamples)
-        print(f"{method:28s} " + " ".join(f"{m[k].mean():.3f} " for k in
+        print(f"{method:{width}s} " + " ".join(f"{m[k].mean():.3f} " for k in
                                           ("MRR@10", "nDCG@10", "R@1", "R@5", "R@10"))
               + f" {d.mean():+.3f} [{low:+.3f}, {high:+.3f}]")
 
