@@ -53,7 +53,7 @@ from embeddings.config import RankerConfig
 from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.devset import challenge_document, solution_document
 from embeddings.encoders import DEFAULT_ENCODER
-from embeddings.evaluate import top_ids
+from embeddings.evaluate import HYBRID_WEIGHTS, top_ids
 from embeddings.fusion import rrf
 from embeddings.lexical import make_lexical
 from embeddings.recommender import TwoSidedRecommender
@@ -133,7 +133,7 @@ def hybrid_runs(data: RetrievalSet, encode: Encoded) -> dict[str, list[str]]:
     """The public sets' current ranking: weighted RRF of lexical and dense over the corpus."""
     lex = make_lexical(LEXICAL).fit(list(data.doc_texts)).score(list(data.query_texts))
     dense = encode(data.query_texts, "query") @ encode(data.doc_texts, "document").T
-    fused = rrf({"lexical": lex, "dense": dense}, {"lexical": 1.0, "dense": 0.5}, RankerConfig.rrf_k)
+    fused = rrf({"lexical": lex, "dense": dense}, HYBRID_WEIGHTS, RankerConfig.rrf_k)
     return {q: top_ids(fused[i], data.doc_ids, 10) for i, q in enumerate(data.query_ids)}
 
 

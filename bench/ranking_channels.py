@@ -52,7 +52,7 @@ from embeddings.datasets import RetrievalSet, load_retrieval_dir
 from embeddings.devset_eval import documents, site_rankings
 from embeddings.documents import MAX_EMBED_CHARS, SOLUTION_FIELDS, MatchDocument, embedding_texts
 from embeddings.encoders import DEFAULT_ENCODER, load_encoder
-from embeddings.evaluate import top_ids
+from embeddings.evaluate import HYBRID_WEIGHTS, top_ids
 from embeddings.fusion import rrf, zscore
 from embeddings.lexical import BM25Index, make_lexical
 from embeddings.metrics import mrr_at, ndcg_at, recall_at
@@ -228,7 +228,7 @@ def channels(data: RetrievalSet, encode: Encoded) -> dict[str, np.ndarray]:
 
 
 def fusions(ch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    base = {"lexical": 1.0, "dense": 0.5}
+    base = HYBRID_WEIGHTS
     k = RankerConfig.rrf_k
     out = {"hybrid": rrf(ch, base, k)}
     for name in ("dense-max", "dense-soft", "dense-qexp"):
