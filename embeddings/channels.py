@@ -91,7 +91,8 @@ class RowUpdate:
     documents]; ``previous[i]`` is the fitted row of the same document (-1 for a new one);
     ``saved`` are the updated rows that hold a saved (new or changed) document; ``tokens`` are
     the saved documents' tokens in the order ``take`` numbers them; ``vectors`` are the whole
-    updated side's vectors for the direction's slot.
+    updated side's vectors for the direction's slot; ``unchanged``: the same documents in the
+    same rows.
     """
 
     take: np.ndarray
@@ -99,6 +100,7 @@ class RowUpdate:
     saved: np.ndarray
     tokens: Sequence[Sequence[str]]
     vectors: np.ndarray
+    unchanged: bool
 
 
 class Direction:
@@ -161,18 +163,24 @@ class Direction:
         New terms of saved target documents join the vocabulary; the fitted terms' statistics and
         the calibration sample stay those of the fit (sampled documents that were removed leave
         it; a sample of the whole side stays the whole side). The saved source documents are
-        calibrated again, and all of them when the sample changed.
+        calibrated again, and all of them when the sample gained documents. A direction whose two
+        sides are unchanged is returned as it is.
         """
+        if source.unchanged and target.unchanged:
+            return self
         new = copy.copy(self)
-        new.index_ = self.index_.with_rows(target.take, target.tokens)
-        width = len(new.index_.vocabulary_)
-        added_queries = new.index_.query_matrix_tokens(source.tokens)
-        new.queries_ = sp.vstack([widened(self.queries_, width), added_queries], format="csr")[source.take]
+        if not target.unchanged:
+            new.index_ = self.index_.with_rows(target.take, target.tokens)
+        queries = widened(self.queries_, len(new.index_.vocabulary_))  # new terms: empty columns
+        if not source.unchanged:
+            queries = sp.vstack([queries, new.index_.query_matrix_tokens(source.tokens)], format="csr")[source.take]
+        new.queries_ = queries
         new.source_vectors_ = np.asarray(source.vectors, dtype=np.float32)
         new.target_vectors_ = np.asarray(target.vectors, dtype=np.float32)
-        new.source_has_ = has_vector(new.source_vectors_)
-        new.target_has_ = has_vector(new.target_vectors_)
-        new.all_targets_embedded_ = bool(new.target_has_.all())
+        new.source_has_ = self.source_has_ if source.unchanged else has_vector(new.source_vectors_)
+        if not target.unchanged:
+            new.target_has_ = has_vector(new.target_vectors_)
+            new.all_targets_embedded_ = bool(new.target_has_.all())
         fitted_targets = self.index_.doc_matrix_.shape[0]
         moved = np.full(fitted_targets, -1, dtype=np.int64)
         kept = target.previous >= 0
@@ -182,10 +190,12 @@ class Direction:
             new.sample_ = np.arange(min(len(target.take), self.sample_size))
         else:
             new.sample_ = np.sort(sample[sample >= 0])
-        # A sample that lost, gained or changed documents calibrates every source document
-        # differently: then all are calibrated again (on a large side this is rare).
+        # A sample that gained documents (a small side sampled whole, growing) calibrates every
+        # source document anew: its spread was measured on fewer targets. One that lost or changed
+        # a few of its documents is kept until the next fit, as the term statistics are: a
+        # challenge saved beside 100k profiles would otherwise recalibrate every profile.
         recalibrate = source.saved
-        if not np.array_equal(new.sample_, sample) or np.isin(new.sample_, target.saved).any():
+        if new.sample_.size > np.count_nonzero(sample >= 0):
             recalibrate = np.arange(len(source.take))
         old_row = np.maximum(source.previous, 0)
         stats = []

@@ -49,9 +49,6 @@ class SideChanges:
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
     removed: Collection[int] = ()
 
-    def __len__(self) -> int:
-        return len(self.saved) + len(self.removed)
-
 
 @dataclass(frozen=True)
 class _Merged:
@@ -59,6 +56,7 @@ class _Merged:
     take: np.ndarray  # new row -> row of [old rows, saved documents]
     previous: np.ndarray  # new row -> old row of the same document, -1 for a new one
     saved: np.ndarray  # new rows that hold a saved document
+    unchanged: bool  # the same documents in the same rows
 
 
 def _merge(old: tuple[MatchDocument, ...], rows: Mapping[int, int], changes: SideChanges) -> _Merged:
@@ -82,7 +80,7 @@ def _merge(old: tuple[MatchDocument, ...], rows: Mapping[int, int], changes: Sid
             previous.append(-1)
     take_arr = np.array(take, dtype=np.int64)
     return _Merged(tuple(docs), take_arr, np.array(previous, dtype=np.int64),
-                   np.flatnonzero(take_arr >= len(old)))
+                   np.flatnonzero(take_arr >= len(old)), unchanged=not saved_at and len(docs) == len(old))
 
 
 def _stack(old: np.ndarray, saved: np.ndarray | None, n_saved: int, take: np.ndarray) -> np.ndarray:
@@ -156,8 +154,11 @@ class TwoSidedRecommender:
             self
         """
         cfg = self.config_ = self.config or RankerConfig()
-        self._index_sides(tuple(challenges), tuple(solutions))
+        self.challenges_ = tuple(challenges)
+        self.solutions_ = tuple(solutions)
         nc, ns = len(self.challenges_), len(self.solutions_)
+        self.challenge_rows_ = {d.id: i for i, d in enumerate(self.challenges_)}
+        self.solution_rows_ = {d.id: i for i, d in enumerate(self.solutions_)}
         c_query = _vectors(challenge_vectors, "query", nc)
         c_doc = _vectors(challenge_vectors, "document", nc)
         s_query = _vectors(solution_vectors, "query", ns)
@@ -176,6 +177,14 @@ class TwoSidedRecommender:
         self.c2s_ = direction().fit(c_full_t, s_full_t, c_query, s_doc)
         self.s2c_ = direction().fit(s_full_t, c_full_t, s_query, c_doc)
         self.c2c_ = direction().fit(c_full_t, c_full_t, c_doc, c_doc, same_side=True)
+        self.challenge_index_ = SideIndex.build(CHALLENGE, self.challenges_)
+        self.solution_index_ = SideIndex.build(SOLUTION, self.solutions_)
+        owners = sorted({d.owner for d in self.challenges_ + self.solutions_})
+        self.owner_codes_ = {o: i for i, o in enumerate(owners)}
+        self._owner_arrays = {
+            CHALLENGE: np.array([self.owner_codes_[d.owner] for d in self.challenges_], dtype=np.int64),
+            SOLUTION: np.array([self.owner_codes_[d.owner] for d in self.solutions_], dtype=np.int64),
+        }
         rng = np.random.default_rng(cfg.seed)
         texts = [t for t in (c_full + s_full)]
         pick = rng.permutation(len(texts))[:4000]
@@ -191,7 +200,8 @@ class TwoSidedRecommender:
         New terms join the lexical vocabulary, but the fitted terms' statistics, the calibration
         samples and the phrase statistics stay those of the fit, so an updated index ranks a
         little differently from a fresh fit over the same documents; fit again after many
-        changes.
+        changes. A side without changes keeps its arrays (a challenge saved beside 100k profiles
+        leaves the profile side's matrices alone).
         """
         cfg = self.config_
         new = copy.copy(self)
@@ -203,8 +213,8 @@ class TwoSidedRecommender:
 
         def rows(merged: _Merged, tokens: list[list[str]], old: np.ndarray,
                  saved: np.ndarray | None) -> RowUpdate:
-            return RowUpdate(merged.take, merged.previous, merged.saved, tokens,
-                             _stack(old, saved, len(tokens), merged.take))
+            vectors = old if merged.unchanged else _stack(old, saved, len(tokens), merged.take)
+            return RowUpdate(merged.take, merged.previous, merged.saved, tokens, vectors, merged.unchanged)
 
         c_query = rows(c, c_tokens, self.c2s_.source_vectors_, challenges.vectors.get("query"))
         c_doc = rows(c, c_tokens, self.s2c_.target_vectors_, challenges.vectors.get("document"))
@@ -213,33 +223,20 @@ class TwoSidedRecommender:
         new.c2s_ = self.c2s_.updated(c_query, s_doc)
         new.s2c_ = self.s2c_.updated(s_query, c_doc)
         new.c2c_ = self.c2c_.updated(c_doc, c_doc)
-        new.challenges_, new.solutions_ = c.docs, s.docs
-        new.challenge_rows_ = {d.id: i for i, d in enumerate(c.docs)}
-        new.solution_rows_ = {d.id: i for i, d in enumerate(s.docs)}
-        new.challenge_index_ = self.challenge_index_.updated(c.docs, c.take, challenges.saved)
-        new.solution_index_ = self.solution_index_.updated(s.docs, s.take, solutions.saved)
         unseen = {d.owner for d in (*challenges.saved, *solutions.saved)} - self.owner_codes_.keys()
         new.owner_codes_ = {**self.owner_codes_, **{o: len(self.owner_codes_) + i for i, o in enumerate(sorted(unseen))}}
+        if not c.unchanged:
+            new.challenges_, new.challenge_rows_ = c.docs, {d.id: i for i, d in enumerate(c.docs)}
+            new.challenge_index_ = self.challenge_index_.updated(c.docs, c.take, challenges.saved)
+        if not s.unchanged:
+            new.solutions_, new.solution_rows_ = s.docs, {d.id: i for i, d in enumerate(s.docs)}
+            new.solution_index_ = self.solution_index_.updated(s.docs, s.take, solutions.saved)
         new._owner_arrays = {
-            kind: np.concatenate([self._owner_arrays[kind], np.array(
+            kind: self._owner_arrays[kind] if merged.unchanged else np.concatenate([self._owner_arrays[kind], np.array(
                 [new.owner_codes_[d.owner] for d in changes.saved], dtype=np.int64)])[merged.take]
             for kind, merged, changes in ((CHALLENGE, c, challenges), (SOLUTION, s, solutions))
         }
         return new
-
-    def _index_sides(self, challenges: tuple[MatchDocument, ...], solutions: tuple[MatchDocument, ...]) -> None:
-        """Row maps, structured fields and owners of both sides."""
-        self.challenges_, self.solutions_ = challenges, solutions
-        self.challenge_rows_ = {d.id: i for i, d in enumerate(challenges)}
-        self.solution_rows_ = {d.id: i for i, d in enumerate(solutions)}
-        self.challenge_index_ = SideIndex.build(CHALLENGE, challenges)
-        self.solution_index_ = SideIndex.build(SOLUTION, solutions)
-        owners = sorted({d.owner for d in challenges + solutions})
-        self.owner_codes_ = {o: i for i, o in enumerate(owners)}
-        self._owner_arrays = {
-            CHALLENGE: np.array([self.owner_codes_[d.owner] for d in challenges], dtype=np.int64),
-            SOLUTION: np.array([self.owner_codes_[d.owner] for d in solutions], dtype=np.int64),
-        }
 
     # --- public ranking calls -------------------------------------------------------------
 

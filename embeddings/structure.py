@@ -85,14 +85,10 @@ class SideIndex:
             owners=tuple(d.owner for d in docs),
         )
 
-
     def updated(self, docs: Sequence[MatchDocument], take: np.ndarray, saved: Sequence[MatchDocument]) -> SideIndex:
         """The index of ``docs``, which are rows ``take`` of [this index's documents, then
         ``saved``]: only the saved documents are read (all of them when one brings a code this
         index has not seen)."""
-        if not len(saved):
-            return self if len(take) == len(self.owners) and np.array_equal(take, np.arange(len(take))) else \
-                self._taken(SideIndex.build(self.kind, ()), take)
         added = SideIndex.build(self.kind, saved)
         for name in ("domains", "forms", "prefectures"):
             if not set(getattr(added, name).codes) <= set(getattr(self, name).codes):

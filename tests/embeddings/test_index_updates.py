@@ -13,7 +13,7 @@ from embeddings.devset_eval import documents
 from embeddings.documents import SOLUTION
 from embeddings.metrics import evaluate_rankings
 from embeddings.structure import SideIndex, filter_mask, structure_features
-from tests.embeddings.corpus import CHALLENGES, SOLUTIONS, embed
+from tests.embeddings.corpus import CHALLENGES, SOLUTIONS, embed, solution
 from tests.embeddings.test_devset_recall import stored_vectors
 
 
@@ -32,6 +32,17 @@ def fitted() -> TwoSidedRecommender:
 
 def test_an_update_without_changes_ranks_exactly_as_the_fit(fitted: TwoSidedRecommender) -> None:
     assert ranked(fitted.updated(SideChanges(), SideChanges())) == ranked(fitted)
+
+
+def test_a_side_without_changes_keeps_its_arrays(fitted: TwoSidedRecommender) -> None:
+    same = fitted.updated()
+    assert same.c2s_ is fitted.c2s_ and same.s2c_ is fitted.s2c_ and same.c2c_ is fitted.c2c_
+    old = next(c for c in CHALLENGES if c.id == 2)
+    bus = replace(old, fields={**old.fields, "title": "路線バス廃止後の移動手段"})
+    updated = fitted.updated(challenges=SideChanges(saved=[bus], vectors=embed([bus])))
+    assert updated.c2s_.index_ is fitted.c2s_.index_ and updated.c2s_.target_vectors_ is fitted.c2s_.target_vectors_
+    assert updated.solution_index_ is fitted.solution_index_ and updated.solutions_ is fitted.solutions_
+    assert updated.s2c_.index_ is not fitted.s2c_.index_ and updated.c2c_ is not fitted.c2c_
 
 
 def test_a_saved_document_is_ranked_by_its_new_text_and_the_old_index_is_left_alone(
@@ -59,6 +70,17 @@ def test_new_documents_are_added_and_removed_ones_are_never_ranked(fitted: TwoSi
     assert updated.solutions_for(50, 1)[0].id == 99
     assert 2 in [h.id for h in updated.similar_challenges(50, 2)]
     assert [h.id for h in updated.challenges_for(99, 2)][:2] in ([2, 50], [50, 2])
+
+
+def test_a_small_side_that_grows_is_calibrated_again() -> None:
+    """Fitted against two unrelated profiles, a challenge's scores have next to no spread; the
+    profile saved next must not be judged against that spread (lexical 0, dense z in the thousands)."""
+    far = [solution(31, "Drone", "Crop spraying with drones", ["agri"], "A社"),
+           solution(32, "Boat", "Harbour ferry booking", ["tourism"], "B社")]
+    rec = TwoSidedRecommender(RankerConfig()).fit(CHALLENGES, embed(CHALLENGES), far, embed(far))
+    near = solution(33, "書かない窓口", "転入手続きの窓口で待ち時間を短縮する", ["counter_dx"], "C社")
+    best = rec.updated(solutions=SideChanges([near], embed([near]))).solutions_for(3, 1, explain=False)[0]
+    assert best.id == 33 and best.channels["lexical"] > 0 and abs(best.channels["dense"]) < 10
 
 
 def test_a_document_saved_before_it_has_vectors_is_ranked_by_text_then_by_both(fitted: TwoSidedRecommender) -> None:
@@ -121,3 +143,8 @@ def test_the_updated_structured_fields_are_those_of_the_final_documents(fitted: 
     assert updated.solution_index_.owners == tuple(d.owner for d in updated.solutions_)
     codes = updated.owner_codes_
     assert [codes[d.owner] for d in updated.solutions_] == updated._owner_arrays[SOLUTION].tolist()
+    removed_only = fitted.updated(solutions=SideChanges(removed=[13]))
+    rebuilt = SideIndex.build(SOLUTION, removed_only.solutions_)
+    for query in CHALLENGES:
+        got, want = structure_features(query, removed_only.solution_index_), structure_features(query, rebuilt)
+        assert all(np.array_equal(got[k], want[k]) for k in want), query.id
