@@ -88,7 +88,7 @@ def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure
     learned = outcomes.active_model()
     hits = _cached_hits(index.recommender, "solutions_for", challenge.id, outcomes.pool_size(k) if learned else k)
     if hits is None:
-        return RankedList(unavailable=True, vectors_pending=_vectors_pending())
+        return RankedList(unavailable=True, vectors_pending=index.vectors_pending)
     if learned is not None:
         hits = outcomes.rerank(hits, learned)
     rows = _rows(Solution, [h.id for h in hits])
@@ -97,7 +97,7 @@ def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure
     cards = _with_matches(_renumber(cards)[:k], challenge_id=challenge.id)
     if count_exposure:
         record_exposure(cards)
-    return RankedList(tuple(cards), vectors_pending=_vectors_pending())
+    return RankedList(tuple(cards), vectors_pending=index.vectors_pending)
 
 
 def challenges_for_solution(solution: Solution, k: int = 10) -> RankedList:
@@ -115,7 +115,8 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
     """
     from matchmaker.services import similar
 
-    hits = _cached_hits(_index().recommender, "similar_challenges", challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
+    index = _index()
+    hits = _cached_hits(index.recommender, "similar_challenges", challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
     if hits is None:
         return SimilarList(unavailable=True)
     facts = _similar_facts([h.id for h in hits])
@@ -127,7 +128,7 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
     ][:k]
     rows = _rows(Challenge, [h.id for h in shown])
     cards = [_challenge_card(hit, rows[hit.id], "similar", challenge) for hit in shown if hit.id in rows]
-    return SimilarList(tuple(_renumber(cards)), vectors_pending=_vectors_pending(),
+    return SimilarList(tuple(_renumber(cards)), vectors_pending=index.vectors_pending,
                        uses=similar.solution_uses(rows.keys(), reader))
 
 
@@ -137,7 +138,7 @@ def top_challenges_per_solution(solutions: Sequence[Solution], k: int = 3) -> di
     if not solutions:
         return {}
     index = _index()
-    hidden, pending = _unpublished_challenge_ids(), _vectors_pending()
+    hidden, pending = index.unpublished_challenge_ids, index.vectors_pending
     learned = outcomes.active_model()
     hits_of: dict[int, list[Recommendation] | None] = {}
     for solution in solutions:
@@ -261,10 +262,6 @@ def _rows(model: Any, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in db.session.scalars(query)}
 
 
-def _unpublished_challenge_ids() -> list[int]:
-    return list(db.session.scalars(select(Challenge.id).where(Challenge.status != "published")))
-
-
 def _renumber(cards: list[MatchCard]) -> list[MatchCard]:
     """Ranks as the reader sees them, after rows they may not see were dropped."""
     return [
@@ -290,15 +287,6 @@ def _matches_of(solution_ids: Sequence[int], challenge_ids: Sequence[int]) -> di
 def _attach(cards: list[MatchCard], by_id: dict[int, Match]) -> list[MatchCard]:
     return [card if card.id not in by_id else MatchCard(**{**card.__dict__, "match": by_id[card.id]})
             for card in cards]
-
-
-def _vectors_pending() -> bool:
-    """Whether the ranking index holds a challenge or active profile without vectors for the
-    current encoder yet (ranked by its text until they are in). Read off the index the ranking
-    came from: no query."""
-    rec = _index().recommender
-    return not all(has.all() for has in (rec.c2s_.source_has_, rec.c2s_.target_has_,
-                                         rec.s2c_.source_has_, rec.s2c_.target_has_))
 
 
 def _solution_card(hit: Recommendation, row: Solution, query: Challenge) -> MatchCard:

@@ -9,6 +9,7 @@ again only after many changes or an hour.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -232,9 +233,21 @@ class FittedIndex:
     key: _State
     recommender: TwoSidedRecommender
     published_challenge_ids: frozenset[int]
-    fitted_at: float = 0.0  # time.monotonic() of the last whole fit
-    changed: frozenset[tuple[str, int]] = frozenset()  # documents saved or removed since then
-    stamps: Mapping[tuple[str, int], datetime] | None = None  # recent rows' updated_at, as applied
+    fitted_at: float  # time.monotonic() of the last whole fit
+    stamps: Mapping[tuple[str, int], datetime]  # recent rows' updated_at, as applied
+    changed: frozenset[tuple[str, int]] = frozenset()  # documents saved or removed since the fit
+
+    @functools.cached_property
+    def unpublished_challenge_ids(self) -> tuple[int, ...]:
+        """Indexed challenges that are not published (left out of the challenges for a profile)."""
+        return tuple(sorted(set(self.recommender.challenge_rows_) - self.published_challenge_ids))
+
+    @functools.cached_property
+    def vectors_pending(self) -> bool:
+        """Whether a challenge or profile in the index has no vectors yet (ranked by its text)."""
+        rec = self.recommender
+        return not all(has.all() for has in (rec.c2s_.source_has_, rec.c2s_.target_has_,
+                                             rec.s2c_.source_has_, rec.s2c_.target_has_))
 
 
 class _State(NamedTuple):
@@ -295,7 +308,7 @@ def fitted_index() -> FittedIndex:
 
 
 def _build(key: _State, previous: FittedIndex | None) -> FittedIndex:
-    if (previous is None or previous.key.model_id != key.model_id or previous.stamps is None
+    if (previous is None or previous.key.model_id != key.model_id
             or time.monotonic() - previous.fitted_at > REFIT_SECONDS):
         return _fit(key)
     return _update(previous, key) or _fit(key)
@@ -305,9 +318,8 @@ def _fit(key: _State) -> FittedIndex:
     started = time.perf_counter()
     enc = encoder()
     stamps = _recent_stamps(key)
-    challenges = list(db.session.scalars(
-        select(Challenge).options(selectinload(Challenge.organisation)).order_by(Challenge.id)))
-    solutions = list(db.session.scalars(select(Solution).where(Solution.active.is_(True)).order_by(Solution.id)))
+    challenges = _challenges()
+    solutions = _solutions(Solution.active.is_(True))
     recommender = TwoSidedRecommender(RankerConfig()).fit(
         [document_for(c) for c in challenges],
         _vectors_for("challenge", [c.id for c in challenges], enc),
@@ -323,6 +335,16 @@ def _fit(key: _State) -> FittedIndex:
         fitted_at=time.monotonic(),
         stamps=stamps,
     )
+
+
+def _challenges(*where: Any) -> list[Challenge]:
+    """Challenges with the organisation their document reads, in id order."""
+    return list(db.session.scalars(
+        select(Challenge).options(selectinload(Challenge.organisation)).where(*where).order_by(Challenge.id)))
+
+
+def _solutions(*where: Any) -> list[Solution]:
+    return list(db.session.scalars(select(Solution).where(*where).order_by(Solution.id)))
 
 
 def _recent_stamps(since: _State) -> dict[tuple[str, int], datetime]:
@@ -344,7 +366,6 @@ def _recent_stamps(since: _State) -> dict[tuple[str, int], datetime]:
 def _changed_since(previous: FittedIndex) -> tuple[dict[str, set[int]], dict[tuple[str, int], datetime]]:
     """Challenges and profiles whose row, organisation or vectors changed since ``previous`` was
     built, and the stamps read."""
-    assert previous.stamps is not None
     stamps = _recent_stamps(previous.key)
     fresh = [k for k, stamp in stamps.items() if previous.stamps.get(k) != stamp]
     changed: dict[str, set[int]] = {"challenge": set(), "solution": set()}
@@ -384,10 +405,8 @@ def _update(previous: FittedIndex, key: _State) -> FittedIndex | None:
     if len(touched) > max(REFIT_MIN_CHANGES, REFIT_SHARE * (len(rec.challenges_) + len(rec.solutions_))):
         return None
     enc = encoder()
-    challenges = list(db.session.scalars(select(Challenge).options(selectinload(Challenge.organisation)).where(
-        Challenge.id.in_(changed["challenge"])).order_by(Challenge.id))) if changed["challenge"] else []
-    solutions = list(db.session.scalars(select(Solution).where(
-        Solution.id.in_(changed["solution"])).order_by(Solution.id))) if changed["solution"] else []
+    challenges = _challenges(Challenge.id.in_(changed["challenge"])) if changed["challenge"] else []
+    solutions = _solutions(Solution.id.in_(changed["solution"])) if changed["solution"] else []
     removed["challenge"] |= changed["challenge"] - {c.id for c in challenges}
     removed["solution"] |= changed["solution"] - {s.id for s in solutions if s.active}
     solutions = [s for s in solutions if s.active]
