@@ -78,6 +78,12 @@ def site_rankings(
 ) -> dict[str, list[str]]:
     """Query id → document ids as ``solutions_for`` ranks them with ``config``, best first."""
     rec = TwoSidedRecommender(config).fit(challenges, challenge_vectors, solutions, solution_vectors)
+    return rankings_of(rec, data, challenges, depth)
+
+
+def rankings_of(rec: TwoSidedRecommender, data: RetrievalSet, challenges: Sequence[MatchDocument],
+                depth: int = 100) -> dict[str, list[str]]:
+    """Query id → document ids as the fitted ``rec`` ranks them for each challenge, best first."""
     return {qid: [data.doc_ids[h.id] for h in rec.solutions_for(challenge.id, k=depth, explain=False)]
             for qid, challenge in zip(data.query_ids, challenges)}
 

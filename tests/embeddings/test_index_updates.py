@@ -9,7 +9,7 @@ import pytest
 
 from embeddings import Filters, RankerConfig, SideChanges, TwoSidedRecommender
 from embeddings.datasets import RetrievalSet
-from embeddings.devset_eval import documents
+from embeddings.devset_eval import documents, rankings_of
 from embeddings.documents import SOLUTION
 from embeddings.metrics import evaluate_rankings
 from embeddings.structure import SideIndex, filter_mask, structure_features
@@ -115,11 +115,7 @@ def test_on_the_dev_set_an_index_updated_with_a_tenth_of_the_profiles_ranks_like
         saved=[solutions[i] for i in saved], vectors={slot: m[saved] for slot, m in sv.items()}))
     fresh = TwoSidedRecommender(RankerConfig()).fit(challenges, cv, solutions, sv)
 
-    def runs(rec: TwoSidedRecommender) -> dict[str, list[str]]:
-        return {qid: [devset.doc_ids[h.id] for h in rec.solutions_for(c.id, k=10, explain=False)]
-                for qid, c in zip(devset.query_ids, challenges)}
-
-    got, want, stale = runs(updated), runs(fresh), runs(first)
+    got, want, stale = (rankings_of(rec, devset, challenges, depth=10) for rec in (updated, fresh, first))
     overlap = np.mean([len(set(got[q]) & set(want[q])) / 10 for q in want])
     stale_overlap = np.mean([len(set(stale[q]) & set(want[q])) / 10 for q in want])
     assert overlap >= 0.9 > stale_overlap, (overlap, stale_overlap)
