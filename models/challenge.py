@@ -87,12 +87,14 @@ class Challenge(TimestampMixin, Model):
             and user.is_municipal
         )
 
+    def is_owner_side(self, user: Any) -> bool:
+        """The challenge's municipal staff and the coordinators."""
+        return self.is_owned_by(user) or bool(getattr(user, "is_authenticated", False) and user.is_staff)
+
     def can_view(self, user: Any) -> bool:
         if self.status in (S.PUBLISHED.value, S.CLOSED.value):
             return True
-        return self.is_owned_by(user) or (
-            getattr(user, "is_authenticated", False) and user.is_staff
-        )
+        return self.is_owner_side(user)
 
     def can_edit(self, user: Any) -> bool:
         if getattr(user, "is_authenticated", False) and user.is_staff:
@@ -100,7 +102,7 @@ class Challenge(TimestampMixin, Model):
         return self.is_owned_by(user) and self.status in (S.DRAFT.value, S.IN_REVIEW.value)
 
     def can_see_recommendations(self, user: Any) -> bool:
-        return self.is_owned_by(user) or (getattr(user, "is_authenticated", False) and user.is_staff)
+        return self.is_owner_side(user)
 
     def actor_roles(self, user: Any, *, coordinators_exist: bool) -> set[str]:
         roles: set[str] = set()

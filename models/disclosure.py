@@ -18,7 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Model, UTCDateTime, utcnow
 from models.challenge import Challenge
 from models.organisation import Organisation
-from models.sounding import is_owner_side
 
 if TYPE_CHECKING:
     from models.user import User
@@ -81,7 +80,7 @@ class DisclosureInquiry(Model):
 
     def handled_by(self, user: Any) -> bool:
         """The challenge's municipal staff and the coordinators answer the disclosure request."""
-        return is_owner_side(user, self.challenge)
+        return self.challenge.is_owner_side(user)
 
     def can_view(self, user: Any) -> bool:
         return self.handled_by(user) or self.is_company_of(user)

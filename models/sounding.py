@@ -23,13 +23,6 @@ if TYPE_CHECKING:
     from models.user import User
 
 
-def is_owner_side(user: Any, challenge: Challenge) -> bool:
-    """The challenge's municipal staff and the coordinators."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_staff or (user.is_municipal and user.organisation_id == challenge.organisation_id))
-
-
 class Sounding(TimestampMixin, Model):
     __tablename__ = "sounding"
     __table_args__ = (
@@ -60,7 +53,7 @@ class Sounding(TimestampMixin, Model):
         return self.results_published_at is None and today <= self.entry_deadline
 
     def can_manage(self, user: Any) -> bool:
-        return is_owner_side(user, self.challenge)
+        return self.challenge.is_owner_side(user)
 
     def booking_of(self, organisation_id: int | None) -> SoundingBooking | None:
         return next((b for b in self.bookings if b.organisation_id == organisation_id), None)
@@ -120,7 +113,7 @@ class SoundingBooking(Model):
 
     def can_view(self, user: Any) -> bool:
         """Private: the booking company, the owning municipality and coordinators only."""
-        if is_owner_side(user, self.sounding.challenge):
+        if self.sounding.challenge.is_owner_side(user):
             return True
         return bool(
             getattr(user, "is_authenticated", False) and user.is_company

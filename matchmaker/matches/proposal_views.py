@@ -148,7 +148,7 @@ def invite_proposal(proposal_id: int) -> Response:
 def challenge_proposals(challenge_id: int) -> str:
     """The owning municipality's (and coordinators') list of proposals on a challenge."""
     challenge = _published_challenge(challenge_id)
-    if not (current_user.is_staff or challenge.is_owned_by(current_user)):
+    if not challenge.is_owner_side(current_user):
         abort(403)
     return render_template("matches/challenge_proposals.html", challenge=challenge,
                            proposals=proposal_service.proposals_for_challenge(challenge), today=local_today(),

@@ -18,7 +18,6 @@ from matchmaker.services import sounding as sounding_service
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from models import Challenge, Solution, Sounding, SoundingBooking, SoundingSlot, db
-from models.sounding import is_owner_side
 
 
 def _load(sounding_id: int) -> Sounding:
@@ -42,7 +41,7 @@ def _booking_form(sounding: Sounding) -> BookingForm:
 @login_required
 def new_sounding(challenge_id: int) -> str | Response:
     challenge = viewable_or_404(Challenge, challenge_id)
-    if not (current_user.is_staff or challenge.is_owned_by(current_user)):
+    if not challenge.is_owner_side(current_user):
         abort(403)
     form = SoundingForm()
     if form.validate_on_submit():
@@ -144,7 +143,7 @@ def booking(booking_id: int) -> str | Response:
             flash(_("記録を追加しました。"), "success")
             return redirect(url_for("matches.booking", booking_id=item.id))
     return render_template("matches/booking.html", booking=item, form=form,
-                           owner_side=is_owner_side(current_user, item.sounding.challenge))
+                           owner_side=item.sounding.challenge.is_owner_side(current_user))
 
 
 @bp.route("/soundings/<int:sounding_id>/results", methods=["GET", "POST"])

@@ -25,7 +25,6 @@ from matchmaker.records.documents import Document
 from matchmaker.services import disclosure
 from matchmaker.services.disclosure import DisclosedField
 from models import Challenge, Organisation, Proposal, Question, SoundingBooking, db
-from models.sounding import is_owner_side
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def _labels() -> dict[str, Any]:
 
 def _subject(kind: str, ident: int, back_url: str, heading: str, challenge: Challenge, companies: list[Organisation],
              facts: list[tuple[Any, Any]], fields: list[DisclosedField]) -> Subject:
-    owner_side = is_owner_side(current_user, challenge)
+    owner_side = challenge.is_owner_side(current_user)
     inquiries_url = url_for("records.inquiries", kind=kind, ident=ident) if companies and owner_side else None
     document = Document("records/disclosure.html", ident, back_url, {
         "heading": heading, "record_facts": facts, "fields": fields, "inquiries_url": inquiries_url,
@@ -130,7 +129,7 @@ def _questions(ident: int) -> Subject:
     """All questions of a challenge, answered or not: the municipal side's record, so its staff and
     the coordinators only (others are refused as on the recommendations of a published challenge)."""
     item = viewable_or_404(Challenge, ident)
-    if not is_owner_side(current_user, item):
+    if not item.is_owner_side(current_user):
         abort(403)
     questions = list(db.session.scalars(select(Question).where(Question.challenge_id == item.id)
                                         .order_by(Question.asked_at, Question.id)))

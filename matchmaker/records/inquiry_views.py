@@ -20,14 +20,13 @@ from matchmaker.services import third_party
 from matchmaker.services.challenges import local_today
 from matchmaker.services.errors import FieldError, put_on_form
 from models import DisclosureInquiry, db
-from models.sounding import is_owner_side
 
 
 @bp.route("/<kind>/<int:ident>/inquiries", methods=["GET", "POST"])
 @login_required
 def inquiries(kind: str, ident: int) -> str | Response:
     record = subject(kind, ident)  # the record's own loader: 404 for whoever may not know it exists
-    if not is_owner_side(current_user, record.challenge):
+    if not record.challenge.is_owner_side(current_user):
         abort(403)
     form = StartInquiryForm()
     form.organisation_id.choices = [SelectChoice(c.id, c.name) for c in record.companies]

@@ -26,7 +26,6 @@ from matchmaker.services.errors import FieldError
 from matchmaker.services.matches import now_utc
 from models import Challenge, Organisation, User, db
 from models.disclosure import DisclosureInquiry
-from models.sounding import is_owner_side
 
 FORM = "__form__"
 DEFAULT_PERIOD = timedelta(days=14)  # 2 weeks, the period most 情報公開条例 give a third party
@@ -64,7 +63,7 @@ def start(*, record_kind: str, record_id: int, title: str, challenge: Challenge,
           companies: list[Organisation], fields: Iterable[DisclosedField], user: User, deadline: date | None,
           request_note: str, today: date) -> DisclosureInquiry:
     """Staff ask ``company`` for its view on the disclosure version of one record."""
-    if not is_owner_side(user, challenge):
+    if not challenge.is_owner_side(user):
         raise Refused
     if company.id not in {c.id for c in companies}:
         raise FieldError("organisation_id", _l("この記録に情報が含まれる事業者を選んでください。"))
