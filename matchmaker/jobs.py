@@ -193,17 +193,9 @@ def run_job(path: str, *args: Any) -> None:
 
 def run_batch_job(path: str, items: list[Any]) -> None:
     """What an RQ worker executes for a batch job: ``fn(items + the items it claims)``."""
-    app = _worker()
-    fn = _resolve(path)
-    runner: JobRunner = app.extensions["jobs"]
+    runner: JobRunner = _worker().extensions["jobs"]
     batch = list(dict.fromkeys([*items, *claim_waiting(runner.queue(), path, MAX_BATCH - len(items))]))
-    with app.app_context():
-        from models import db
-
-        try:
-            fn(batch)
-        finally:
-            db.session.remove()
+    run_job(path, batch)
 
 
 def claim_waiting(queue: Any, path: str, limit: int) -> list[Any]:
