@@ -24,16 +24,16 @@ unexpected statuses), then checks the database: proposals created = proposals th
 no company with two open proposals on one challenge, an audit event for each accepted change.
 After the mix, ``--anonymous-seconds`` of the same number of users all browsing anonymously
 measure anonymous browsing alone. For each run it prints the CPU seconds spent by the load
-generator (this process), the gunicorn processes and the PostgreSQL server (read from /proc):
-all share the machine's cores.
+generator (this process), the gunicorn processes and the PostgreSQL server (all its processes,
+whatever database they serve; read from /proc): all share the machine's cores.
 
 ``Site``, ``prepare_database``, ``register_users`` and ``drive`` are used by other benchmarks.
 
 Where a worker's time went under this load (py-spy, 20 s of one of 4 workers on PostgreSQL,
-2026-12-06, shared 2-core machine): refitting the ranking index in the background after other
-workers' edits 23% (matchmaker/services/vectors.py ``_fit``: 0.4–0.75 s per fit at demo size, in
-every worker for every change), challenge pages 26% (of which ranking similar challenges 17%, since
-kept per fitted index), waiting on PostgreSQL about 20%.
+2026-12-07 13:24 UTC, after the index updates): challenge pages rendered for signed-in users 29%
+(similar challenges 17%, the owner's recommendation panel 15%), templates 34% in all, and about a
+third waiting on PostgreSQL round trips; the index updates no longer show (before, each worker
+refitted the whole index after every edit: 23% on 2026-12-06).
 """
 
 from __future__ import annotations

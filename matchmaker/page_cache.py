@@ -6,12 +6,13 @@ ranking similar challenges. A visitor who is not signed in sees exactly what eve
 visitor sees, so each process keeps the rendered page, keyed by the address (with its query), the
 language and the local date, and serves it again while the public data it shows is unchanged.
 
-"Unchanged" is one query (``public_fingerprint``), asked at most every
-``PAGE_CACHE_CHECK_SECONDS`` per process: row counts and latest changes of what public pages show — published and closed challenges, organisations, active profiles, matches
-past the proposal, pilots, answered questions and soundings. Drafts being edited and proposals
-being made do not touch it, so they do not empty the cache. What the fingerprint cannot see (the
-ranking of similar challenges after other challenges' vectors change) is bounded by
-``PAGE_CACHE_SECONDS``: an entry older than that is rendered anew.
+"Unchanged" is one query (``public_fingerprint``), asked at most every ``PAGE_CACHE_CHECK_SECONDS``
+per process: row counts and latest changes of what public pages show — published and closed
+challenges, organisations, active profiles, matches past the proposal, pilots, answered questions
+and soundings. Drafts being edited and proposals being made do not touch it, so they do not empty
+the cache. What the fingerprint cannot see (the ranking of similar challenges after other
+challenges' vectors change) is bounded by ``PAGE_CACHE_SECONDS``: an entry older than that is
+rendered anew.
 
 The page carries the visitor's own CSRF token (the language switch is a form): the stored copy
 has a marker in its place and each visitor gets theirs put back. Pages with flashed messages are

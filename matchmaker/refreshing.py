@@ -4,10 +4,10 @@ kept fresh without making requests wait.
 A `Refreshing` holds one built value and the change key it was built from. It asks for the
 current key at most every ``INDEX_REFRESH_SECONDS`` (a cheap aggregate query); when the key moved,
 it rebuilds in a background thread while requests keep the value they have, and swaps the new
-one in whole. The build is handed the value it replaces, so it may update that value rather
-than build from nothing. So a change saved by any process reaches every process within about the refresh
-period plus the build, no request but the first waits for a build, and a burst of changes costs
-each process one build, not one per change. Between two builds a process waits at least
+one in whole; the build is handed the value it replaces, so it may update that value rather than
+build from nothing. So a change saved by any process reaches every process within about the
+refresh period plus the build, no request but the first waits for a build, and a burst of changes
+costs each process one build, not one per change. Between two builds a process waits at least
 ``BUILD_GAP`` times the last build's duration, so an index under constant change takes at most
 about a sixth of one core per process for rebuilding. With ``INDEX_REFRESH_SECONDS`` 0 (tests, the command
 line) every call asks, and a change is built at once.
