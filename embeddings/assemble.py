@@ -61,7 +61,8 @@ def rank_pool(
 
     The fused score is ``(1 − ρ)·forward + ρ·reverse + structure`` (ρ = ``reverse_weight``);
     with ``fusion="rrf"`` the order comes from weighted reciprocal rank fusion of the lexical,
-    dense, reverse and structure channels instead, and the fused score only sets the display.
+    dense, reverse and structure channels instead, and the fused score is only a feature (the
+    learned re-ranker's base). The displayed score is the pair's (``pair_score``) either way.
     """
     cfg = rec.config_
     rho = cfg.reverse_weight
