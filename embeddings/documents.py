@@ -119,7 +119,8 @@ class Recommendation:
 
     Attributes:
         id: The recommended document's id.
-        score: 0..1 for display (a logistic map of the fused, calibrated score; not a cosine).
+        score: 0..1 for display: the pair score (``embeddings.assemble.pair_score``), the same
+            from both sides; not a cosine.
         rank: 1-based position.
         channels: Per-channel calibrated scores (``lexical``, ``dense``, ``structure``,
             ``reverse``, ``reciprocal``).

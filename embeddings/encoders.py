@@ -131,8 +131,10 @@ class SentenceTransformerEncoder:
     Args:
         name_or_path: Hub name (needs the model in the local HF cache offline) or a folder.
         batch_size: Texts per forward pass.
-        query_prefix, document_prefix: Prefixes to use instead (both or neither); they become part
-            of ``model_id``, so vectors made with other prefixes are not mixed with these.
+        query_prefix, document_prefix: Prefixes to use instead (both or neither).
+
+    Prefixes (given or from the family) are part of ``model_id``, so vectors made with other
+    prefixes, or with none, are never mixed with these: they are embedded again.
     """
 
     def __init__(self, name_or_path: str, batch_size: int = 32, query_prefix: str | None = None,
@@ -150,19 +152,20 @@ class SentenceTransformerEncoder:
             raise ValueError(f"{name_or_path} does not report an embedding dimension")
         self.dim = int(dim)
         self.model_id = f"st:{name_or_path.rstrip('/')}"
-        prompts = getattr(self._model, "prompts", None) or {}
+        # sentence-transformers gives every model the prompts {"query": "", "document": ""}: only
+        # non-empty ones are the model's own.
+        prompts = {name: text for name, text in (getattr(self._model, "prompts", None) or {}).items() if text}
         document_prompt = next((p for p in ("document", "passage") if p in prompts), None)
         # (prompt name, prompt text) for queries and for documents, as `encode` takes them.
         self._prompts: tuple[tuple[str | None, str | None], tuple[str | None, str | None]]
-        if query_prefix is not None and document_prefix is not None:
-            self._prompts = ((None, query_prefix), (None, document_prefix))
-            self.model_id += "?" + urllib.parse.urlencode({"query": query_prefix, "document": document_prefix})
-        elif "query" in prompts and document_prompt:
+        given = None if query_prefix is None or document_prefix is None else (query_prefix, document_prefix)
+        if given is None and "query" in prompts and document_prompt:
             self._prompts = (("query", None), (document_prompt, None))
-        elif (family := known_prefixes(name_or_path)) is not None:
-            self._prompts = ((None, family[0]), (None, family[1]))
-        else:
-            self._prompts = ((None, None), (None, None))
+        else:  # given ("" for none), else the family's, else none
+            query, document = given or known_prefixes(name_or_path) or ("", "")
+            self._prompts = ((None, query or None), (None, document or None))
+            if query or document:
+                self.model_id += "?" + urllib.parse.urlencode({"query": query, "document": document})
 
     def _run(self, texts: list[str], prompt: tuple[str | None, str | None]) -> np.ndarray:
         return np.asarray(

