@@ -14,8 +14,10 @@ from tests import factories
 from tests.pipeline_factories import make_match
 
 PAGES = ["/", "/challenges", "/challenges?q=高齢者", "/matches/cases", "/challenges/{first}",
-         # the API's list and whole files read every case's pilot KPIs too
-         "/api/v1/cases", "/api/v1/open-data/cases.csv", "/api/v1/open-data/cases.json"]
+         # the API's case list and the open-data files read every case's pilot KPIs and every challenge's
+         # municipality too
+         "/api/v1/cases", "/api/v1/open-data/cases.csv", "/api/v1/open-data/cases.json",
+         "/api/v1/open-data/challenges.csv", "/api/v1/open-data/challenges.json"]
 
 
 @contextmanager
