@@ -46,9 +46,7 @@ class SelectionRecord(Model):
 
     def can_view(self, user: Any) -> bool:
         """The challenge's municipality and coordinators; never a company."""
-        if not getattr(user, "is_authenticated", False):
-            return False
-        return bool(user.is_staff or (user.is_municipal and user.organisation_id == self.challenge.organisation_id))
+        return self.challenge.is_owner_side(user)
 
     def __repr__(self) -> str:
         return f"<SelectionRecord challenge={self.challenge_id} {self.decision}>"

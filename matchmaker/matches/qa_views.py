@@ -50,7 +50,7 @@ def pipeline_panel(challenge: Challenge) -> ChallengePipelinePanel:
 def _pipeline_panel(challenge: Challenge) -> ChallengePipelinePanel:
     user = current_user
     is_company = bool(getattr(user, "is_authenticated", False) and user.is_company)
-    manage = bool(getattr(user, "is_authenticated", False) and (user.is_staff or challenge.is_owned_by(user)))
+    manage = challenge.is_owner_side(user)
     open_proposal = proposal_service.open_proposal_of(challenge.id, user.organisation_id) if is_company else None
     soundings = sounding_service.soundings_of(challenge) if challenge.status in ("published", "closed") else []
     can_ask = is_company and qa.accepts_questions(challenge)
@@ -86,7 +86,7 @@ def questions(challenge_id: int) -> str | Response:
     """Owner/coordinator: every question with its asker and an answer form.
     Company: its own questions and the ask form (POST asks)."""
     challenge = _challenge(challenge_id)
-    manage = current_user.is_staff or challenge.is_owned_by(current_user)
+    manage = challenge.is_owner_side(current_user)
     if not (manage or current_user.is_company):
         abort(403)
     form = QuestionForm()
