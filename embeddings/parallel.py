@@ -11,7 +11,7 @@ run side by side.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -66,8 +66,8 @@ def map_in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int,
                             thread_name_prefix="encoder") as pool:
         futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
         try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:
+            for future in futures:  # the items not yet started, after a failure or an interrupt
                 future.cancel()
-            raise
+        return [future.result() for future in futures]

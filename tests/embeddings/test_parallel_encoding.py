@@ -78,17 +78,19 @@ def test_map_in_threads_keeps_the_input_order_and_sets_up_each_worker() -> None:
 
 def test_map_in_threads_raises_the_first_failure_after_the_others_stop() -> None:
     release = threading.Event()
+    started: set[int] = set()
 
     def work(item: int) -> int:
+        started.add(item)
         if item == 1:
             raise ValueError("item 1")
-        if item == 0:
-            release.wait(5)  # still running when item 1 fails
+        release.wait(5)  # items 0 and 2 are still running when item 1 fails; none finishes first
         return item
 
     with pytest.raises(ValueError, match="item 1"):
         _run_guarded(lambda: map_in_threads(work, list(range(10)), 2), seconds=30)
     release.set()
+    assert started <= {0, 1, 2}  # once item 1 failed, at most the item its thread had taken next ran
 
 
 def test_a_failing_worker_setup_is_an_error() -> None:
