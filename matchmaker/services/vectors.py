@@ -85,7 +85,7 @@ def schedule_reembed(entity: Entity) -> None:
 
 
 def reembed_batch(items: Sequence[tuple[str, int]]) -> int:
-    """Bring the vectors of these ``(kind, id)`` entities up to date: one engine call per role
+    """Bring the vectors of these ``(kind, id)`` entities up to date: one encoder call per role
     and one write transaction for all; entities deleted meanwhile are skipped."""
     entities: list[Entity] = []
     for kind, model in KINDS:
