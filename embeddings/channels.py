@@ -154,6 +154,7 @@ class Direction:
         self.lex_mean_, self.lex_std_ = self.lexical_stats(self.queries_, self._self_columns(self.sample_))
         embedded = self.sample_[self.target_has_[self.sample_]]
         self.dense_mean_, self.dense_std_ = self.dense_stats(self.source_vectors_, self._self_columns(embedded))
+        self.calibration_ = 0  # counts the updates that calibrated every source document anew
         return self
 
     def updated(self, source: RowUpdate, target: RowUpdate) -> Direction:
@@ -197,6 +198,7 @@ class Direction:
         recalibrate = source.saved
         if new.sample_.size > np.count_nonzero(sample >= 0):
             recalibrate = np.arange(len(source.take))
+            new.calibration_ = self.calibration_ + 1
         old_row = np.maximum(source.previous, 0)
         stats = []
         for mean, std in ((self.lex_mean_, self.lex_std_), (self.dense_mean_, self.dense_std_)):

@@ -34,7 +34,7 @@ from embeddings.search import top_k_indices
 from embeddings.structure import SideIndex, filter_mask, structure_features
 
 __all__ = [
-    "Filters", "MatchDocument", "RankerConfig", "Reason", "Recommendation", "SideChanges",
+    "Filters", "KeptRankings", "MatchDocument", "RankerConfig", "Reason", "Recommendation", "SideChanges",
     "TwoSidedRecommender", "embedding_texts",
 ]
 
@@ -48,6 +48,39 @@ class SideChanges:
     saved: Sequence[MatchDocument] = ()
     vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
     removed: Collection[int] = ()
+
+
+# What each ranking call reads: (query side, target side, directions). A query's scores against
+# a target depend only on the two documents and on the query's calibration, so a change elsewhere
+# on the target side reaches a list only through the changed document itself.
+_READS = {
+    "solutions_for": (CHALLENGE, SOLUTION, ("c2s_", "s2c_")),
+    "challenges_for": (SOLUTION, CHALLENGE, ("s2c_", "c2s_")),
+    "similar_challenges": (CHALLENGE, CHALLENGE, ("c2c_",)),
+}
+
+
+@dataclass(frozen=True)
+class KeptRankings:
+    """Which rankings of the recommender an update started from are still exact on the update.
+
+    A list is kept when its query document is unchanged, every changed target document was
+    left out of it (``exclude_ids``: a draft edited beside the published challenges that a
+    profile's list shows), and the directions it reads calibrated no one anew (a small side
+    sampled whole recalibrates all its queries when it grows). A refit keeps nothing.
+    """
+
+    changed: Mapping[str, frozenset[int]] = field(default_factory=dict)  # side → ids saved or removed
+    recalibrated: frozenset[str] = frozenset()  # directions whose every query was calibrated anew
+    everything_changed: bool = False
+
+    def keeps(self, method: str, item_id: int, exclude_ids: Collection[int] = ()) -> bool:
+        if self.everything_changed:
+            return False
+        query, target, directions = _READS[method]
+        return (item_id not in self.changed.get(query, frozenset())
+                and self.changed.get(target, frozenset()).issubset(exclude_ids)
+                and self.recalibrated.isdisjoint(directions))
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,7 @@ class TwoSidedRecommender:
     ) -> None:
         self.config = config
         self.reranker = reranker
+        self.kept_ = KeptRankings(everything_changed=True)  # from the recommender this one was updated from
 
     def fit(
         self,
@@ -236,6 +270,12 @@ class TwoSidedRecommender:
                 [new.owner_codes_[d.owner] for d in changes.saved], dtype=np.int64)])[merged.take]
             for kind, merged, changes in ((CHALLENGE, c, challenges), (SOLUTION, s, solutions))
         }
+        new.kept_ = KeptRankings(
+            changed={kind: frozenset(d.id for d in changes.saved) | frozenset(changes.removed)
+                     for kind, changes in ((CHALLENGE, challenges), (SOLUTION, solutions))},
+            recalibrated=frozenset(name for name in ("c2s_", "s2c_", "c2c_")
+                                   if getattr(new, name).calibration_ != getattr(self, name).calibration_),
+        )
         return new
 
     # --- public ranking calls -------------------------------------------------------------
@@ -271,11 +311,13 @@ class TwoSidedRecommender:
         return self._rank(q, self.s2c_, self.c2s_, self.challenge_index_, self.challenges_,
                           k, exclude_ids, filters, explain)
 
-    def similar_challenges(self, challenge_id: int, k: int = 5) -> list[Recommendation]:
+    def similar_challenges(
+        self, challenge_id: int, k: int = 5, *, exclude_ids: Collection[int] = (), explain: bool = True,
+    ) -> list[Recommendation]:
         """Challenges of other organisations most like this one (for ヨコ展開)."""
         row = self.challenge_rows_[challenge_id]
         q = self._indexed_query(self.challenges_[row], row, self.c2c_, None, row)
-        return self._rank(q, self.c2c_, None, self.challenge_index_, self.challenges_, k, (), None, True)
+        return self._rank(q, self.c2c_, None, self.challenge_index_, self.challenges_, k, exclude_ids, None, explain)
 
     def rank_adhoc(
         self, query: MatchDocument, query_vectors: Mapping[str, np.ndarray] | None, k: int = 10

@@ -121,3 +121,26 @@ def test_a_ranking_kept_for_an_index_is_not_shown_once_the_index_has_changed(app
     db.session.commit()
     next_index()
     assert recommend.challenges_for_solution(profile, 3).cards[0].id == twin.id
+
+
+def test_a_draft_edited_beside_them_leaves_the_kept_rankings_in_place(app, index_world) -> None:
+    from matchmaker.services import recommend
+
+    profile = db.session.get(Solution, index_world["profiles"][0])
+    bus = db.session.get(Challenge, index_world["bus"])
+    draft = factories.make_challenge(status="draft", title="通いの場の参加者記録", domains=["frailty"])
+    db.session.commit()
+    first = next_index()
+    listed = recommend.challenges_for_solution(profile, 3)
+    similar = recommend.similar_challenges(bus, 3)
+    assert first.hits and draft.id not in [card.id for card in listed.cards]
+    draft.problem = "通いの場の参加記録が紙のまま集計できない"  # saved by its municipality, many times a day
+    db.session.commit()
+    index = next_index()
+    assert index.recommender is not first.recommender and index.changed >= {("challenge", draft.id)}
+    assert index.hits.keys() == first.hits.keys()  # nothing those lists show has changed
+    assert all(index.hits[key] is first.hits[key] for key in first.hits)
+    assert recommend.challenges_for_solution(profile, 3) == listed and recommend.similar_challenges(bus, 3) == similar
+    bus.problem = "路線バスの廃止で通院の足がない。通いの場にも行けない"  # a published one: lists that show it go
+    db.session.commit()
+    assert not any(key.method in ("challenges_for", "similar_challenges") for key in next_index().hits)

@@ -12,8 +12,8 @@ learned score blended with the fused score. Each card carries the match of its p
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,7 +86,7 @@ class ChallengePanel:
 def solutions_for_challenge(challenge: Challenge, k: int = 10, *, count_exposure: bool = True) -> RankedList:
     index = _index()
     learned = outcomes.active_model()
-    hits = _cached_hits(index.recommender, "solutions_for", challenge.id, outcomes.pool_size(k) if learned else k)
+    hits = _cached_hits(index, "solutions_for", challenge.id, outcomes.pool_size(k) if learned else k)
     if hits is None:
         return RankedList(unavailable=True, vectors_pending=index.vectors_pending)
     if learned is not None:
@@ -116,7 +116,10 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
     from matchmaker.services import similar
 
     index = _index()
-    hits = _cached_hits(index.recommender, "similar_challenges", challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5))
+    hidden = index.unpublished_challenge_ids
+    # The long list is the reference distribution (no reasons: only the few shown need them).
+    hits = _cached_hits(index, "similar_challenges", challenge.id, max(similar.REFERENCE_SIZE, 3 * k + 5),
+                        exclude_ids=hidden, explain=False)
     if hits is None:
         return SimilarList(unavailable=True)
     facts = _similar_facts([h.id for h in hits])
@@ -126,6 +129,11 @@ def similar_challenges(challenge: Challenge, k: int = 5, *, reader: Any = None) 
         if hit.id in facts and hit.id != challenge.id and facts[hit.id][1] == "published"
         and facts[hit.id][2] != challenge.organisation_id
     ][:k]
+    if shown:
+        explained = _cached_hits(index, "similar_challenges", challenge.id, len(shown), exclude_ids=hidden,
+                                 only_ids=tuple(h.id for h in shown))
+        reasons = {h.id: h.reasons for h in explained or ()}
+        shown = [dataclasses.replace(hit, reasons=reasons.get(hit.id, ())) for hit in shown]
     rows = _rows(Challenge, [h.id for h in shown])
     cards = [_challenge_card(hit, rows[hit.id], "similar", challenge) for hit in shown if hit.id in rows]
     return SimilarList(tuple(_renumber(cards)), vectors_pending=index.vectors_pending,
@@ -143,7 +151,7 @@ def top_challenges_per_solution(solutions: Sequence[Solution], k: int = 3) -> di
     hits_of: dict[int, list[Recommendation] | None] = {}
     for solution in solutions:
         if solution.active:
-            hits = _cached_hits(index.recommender, "challenges_for", solution.id,
+            hits = _cached_hits(index, "challenges_for", solution.id,
                                 outcomes.pool_size(k) if learned else k, exclude_ids=hidden)
             hits_of[solution.id] = outcomes.rerank(hits, learned) if hits is not None and learned else hits
     rows = _rows(Challenge, sorted({h.id for hits in hits_of.values() for h in hits or ()}))
@@ -228,22 +236,29 @@ def _index() -> Any:
 
 # A ranking depends only on the fitted index and its arguments, not on the reader: every challenge
 # page (the most visited page) asked the ranker again for similar challenges, which took a fifth of
-# a worker's time under load, and each company dashboard ranks every profile of the company. Hit
-# lists are kept per fitted index, so an updated or refitted index starts afresh.
-_hits_by_index: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Recommendation, ...] | None]] = (
-    weakref.WeakKeyDictionary())
+# a worker's time under load, and each company dashboard ranks every profile of the company. The
+# index keeps the hit lists (``FittedIndex.hits``), and an update keeps those it cannot change.
+def _cached_hits(index: Any, method: str, item_id: int, k: int, exclude_ids: Sequence[int] = (),
+                 only_ids: tuple[int, ...] = (), explain: bool = True) -> list[Recommendation] | None:
+    """The index's ``method`` hits for ``item_id`` (``None``: not in the index); with
+    ``only_ids``, those targets alone; ``explain=False`` for a list whose reasons nobody reads."""
+    from matchmaker.services.vectors import HitsKey
 
-
-def _cached_hits(recommender: Any, method: str, item_id: int, k: int,
-                 exclude_ids: Sequence[int] = ()) -> list[Recommendation] | None:
-    cached = _hits_by_index.setdefault(recommender, {})
-    key = (method, item_id, k, tuple(exclude_ids))
-    if key not in cached:
-        kwargs = {"exclude_ids": exclude_ids} if exclude_ids else {}
-        hits = _ask(getattr(recommender, method), item_id, k, **kwargs)
-        cached[key] = None if hits is None else tuple(hits)
-    found = cached[key]
+    key = HitsKey(method, item_id, k, tuple(exclude_ids), only_ids, explain)
+    found = index.hits.get(key, _MISSING)
+    if found is _MISSING:
+        kwargs: dict[str, Any] = {"exclude_ids": exclude_ids} if exclude_ids else {}
+        if only_ids:
+            rows = index.recommender.challenge_rows_ if method != "solutions_for" else index.recommender.solution_rows_
+            kwargs["exclude_ids"] = set(rows) - set(only_ids)
+        if not explain:
+            kwargs["explain"] = False
+        hits = _ask(getattr(index.recommender, method), item_id, k, **kwargs)
+        found = index.hits[key] = None if hits is None else tuple(hits)
     return None if found is None else list(found)
+
+
+_MISSING = object()
 
 
 def _ask(method: Any, item_id: int, k: int, **kwargs: Any) -> list[Recommendation] | None:

@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -228,6 +228,18 @@ REFIT_SECONDS = 3600.0
 LATE_COMMIT = timedelta(seconds=120)
 
 
+class HitsKey(NamedTuple):
+    """A ranking call whose hits an index keeps: recommender method, query id, how many, the ids
+    left out, for explanations of a chosen few their ids, and whether the hits carry reasons."""
+
+    method: str
+    item_id: int
+    k: int
+    exclude_ids: tuple[int, ...] = ()
+    only_ids: tuple[int, ...] = ()
+    explain: bool = True
+
+
 @dataclass(frozen=True)
 class FittedIndex:
     key: _State
@@ -236,6 +248,8 @@ class FittedIndex:
     fitted_at: float  # time.monotonic() of the last whole fit
     stamps: Mapping[tuple[str, int], datetime]  # recent rows' updated_at, as applied
     changed: frozenset[tuple[str, int]] = frozenset()  # documents saved or removed since the fit
+    # Rankings asked of this index (services.recommend), kept by an update that cannot change them.
+    hits: dict[HitsKey, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
     def unpublished_challenge_ids(self) -> tuple[int, ...]:
@@ -418,10 +432,24 @@ def _update(previous: FittedIndex, key: _State) -> FittedIndex | None:
     )
     published = (previous.published_challenge_ids - removed["challenge"] - {c.id for c in challenges}) | {
         c.id for c in challenges if c.status == "published"}
-    log.info("updated the ranking index (%d challenges and %d profiles saved, %d removed) in %.3f s",
-             len(challenges), len(solutions), sum(map(len, removed.values())), time.perf_counter() - started)
+    hits = _kept_hits(previous.hits, recommender, frozenset(published))
+    log.info("updated the ranking index (%d challenges and %d profiles saved, %d removed; %d of %d rankings kept) "
+             "in %.3f s", len(challenges), len(solutions), sum(map(len, removed.values())), len(hits),
+             len(previous.hits), time.perf_counter() - started)
     return replace(previous, key=key, recommender=recommender, published_challenge_ids=frozenset(published),
-                   changed=frozenset(touched), stamps=stamps)
+                   changed=frozenset(touched), stamps=stamps, hits=hits)
+
+
+def _kept_hits(hits: dict[HitsKey, Any], recommender: TwoSidedRecommender,
+               published: frozenset[int]) -> dict[HitsKey, Any]:
+    """The rankings of the previous index that the update leaves exactly as they were (a draft
+    edited beside them, another profile saved: ``KeptRankings``). The presenter leaves out the
+    unpublished challenges as they are now, so a list that left out others is not asked again."""
+    hidden = tuple(sorted(set(recommender.challenge_rows_) - published))
+    kept = recommender.kept_
+    return {key: found for key, found in hits.copy().items()  # copy(): requests add to it meanwhile
+            if kept.keeps(key.method, key.item_id, key.exclude_ids)
+            and key.exclude_ids in ((), hidden)}
 
 
 def _vectors_for(kind: str, ids: Iterable[int], enc: Encoder, only_these: bool = False) -> dict[str, np.ndarray]:

@@ -144,3 +144,58 @@ def test_the_updated_structured_fields_are_those_of_the_final_documents(fitted: 
     for query in CHALLENGES:
         got, want = structure_features(query, removed_only.solution_index_), structure_features(query, rebuilt)
         assert all(np.array_equal(got[k], want[k]) for k in want), query.id
+
+
+def _lists(rec: TwoSidedRecommender, hidden: frozenset[int]) -> dict[tuple[str, int, tuple[int, ...]], list]:
+    """Every list a page asks for, whole (ids, scores, channels, reasons), by (method, query, left out)."""
+    left_out = tuple(sorted(hidden & set(rec.challenge_rows_)))
+    out = {}
+    for c in rec.challenges_:
+        out["solutions_for", c.id, ()] = rec.solutions_for(c.id, 6)
+        out["similar_challenges", c.id, left_out] = rec.similar_challenges(c.id, 4, exclude_ids=left_out)
+    for s in rec.solutions_:
+        out["challenges_for", s.id, left_out] = rec.challenges_for(s.id, 6, exclude_ids=left_out)
+    return out
+
+
+def test_a_ranking_the_update_says_it_keeps_is_exactly_the_updated_ranking(fitted: TwoSidedRecommender) -> None:
+    """Random edits, additions and removals on both sides, some of them of "drafts" that the
+    challenge lists leave out: whatever ``kept_.keeps`` keeps must equal the list asked anew of
+    the updated index (ids, scores, channels and reasons), so a cache may carry it across."""
+    rng = np.random.default_rng(5)
+    hidden = frozenset({4, 5})  # challenges 4 and 5 stand for drafts
+    rec = fitted
+    kept = dropped = 0
+    words = ["移動手段", "通院", "フレイル", "窓口", "待ち時間", "介護予防", "見える化", "担い手"]
+    for step in range(24):
+        challenges, solutions = SideChanges(), SideChanges()
+        action = step % 6
+        if action in (0, 1):  # a draft edited (most of what municipal staff save)
+            old = rec.challenges_[rec.challenge_rows_[int(rng.choice(sorted(hidden)))]]
+            doc = replace(old, fields={**old.fields, "problem": old.fields["problem"] + str(rng.choice(words))})
+            challenges = SideChanges(saved=[doc], vectors=embed([doc]))
+        elif action == 2:  # a published challenge edited
+            old = rec.challenges_[rec.challenge_rows_[int(rng.choice([1, 2, 3]))]]
+            doc = replace(old, fields={**old.fields, "title": old.fields["title"] + str(rng.choice(words))})
+            challenges = SideChanges(saved=[doc], vectors=embed([doc]))
+        elif action == 3:  # a profile edited
+            old = rec.solutions_[int(rng.integers(len(rec.solutions_)))]
+            doc = replace(old, fields={**old.fields, "summary": old.fields["summary"] + str(rng.choice(words))})
+            solutions = SideChanges(saved=[doc], vectors=embed([doc]))
+        elif action == 4:  # a profile added (the small side sampled whole grows: all recalibrated)
+            doc = solution(100 + step, f"新サービス {step}", f"{rng.choice(words)}の課題を解決", ["frailty"], f"会社{step}")
+            solutions = SideChanges(saved=[doc], vectors=embed([doc]))
+        else:  # a profile removed
+            solutions = SideChanges(removed=[rec.solutions_[-1].id])
+        before = _lists(rec, hidden)
+        new = rec.updated(challenges, solutions)
+        after = _lists(new, hidden)
+        for (method, item_id, left_out), hits in before.items():
+            if new.kept_.keeps(method, item_id, left_out):
+                kept += 1
+                assert after[method, item_id, left_out] == hits, (step, method, item_id)
+            else:
+                dropped += 1
+        rec = new
+    assert kept > 100 and dropped > 100  # both branches were exercised
+    assert not fitted.kept_.keeps("solutions_for", 1)  # nothing is kept across a fit
