@@ -195,3 +195,17 @@ def test_challenge_proposals_list(db: Any, client: Any, login_as: Any) -> None:
     get_page(client, "matches.challenge_proposals", expected_status=403, challenge_id=pair.challenge.id)
     switch_user(login_as, pair.company_user)
     get_page(client, "matches.challenge_proposals", expected_status=403, challenge_id=pair.challenge.id)
+
+
+@pytest.mark.parametrize("action", ["withdraw_proposal", "decline_proposal"])
+def test_a_decision_on_the_page_locks_the_proposal_it_loaded(db: Any, client: Any, login_as: Any, action: str) -> None:
+    """The page loads the proposal with its organisation; locking it afterwards must still work
+    (on PostgreSQL FOR UPDATE refuses the outer join that a refresh with the load's options sent)."""
+    pair = make_pair()
+    proposal_id = make_proposal(make_match(pair.challenge, pair.solution, stage="proposal")).id
+    db.session.commit()
+    login_as(pair.company_user if action == "withdraw_proposal" else pair.owner)
+    db.session.expunge_all()  # the request loads the proposal itself, as a worker does
+    post_page(client, f"matches.{action}", {"reason": "体制が整わなかったため"}, proposal_id=proposal_id)
+    db.session.expunge_all()
+    assert db.session.get(Proposal, proposal_id).status == ("withdrawn" if action == "withdraw_proposal" else "declined")

@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
+from sqlalchemy.orm import joinedload
 
 from matchmaker.args import number
 from models import User, db
@@ -26,7 +27,8 @@ def configure_login(manager: LoginManager) -> None:
         user_key = number(user_id)
         if user_key is None or not token:
             return None
-        user = db.session.get(User, user_key)
+        # Every signed-in page names the member's organisation (the navigation): one round trip.
+        user = db.session.get(User, user_key, options=[joinedload(User.organisation)])
         return user if user is not None and user.holds_session(token) else None
 
 
@@ -70,7 +72,9 @@ def viewable_or_404(model: type[V], ident: Any, user: Any = None) -> V:
     """The row, or 404 when it does not exist or the user (the current one unless given: an API
     token's) may not know that it exists (another organisation's draft, an inactive profile): the
     two answers look the same."""
-    item = db.get_or_404(model, ident)
+    # The pages of a challenge, profile or proposal all name its organisation: loaded with it.
+    options = [joinedload(model.organisation)] if hasattr(model, "organisation") else []  # type: ignore[attr-defined]
+    item = db.get_or_404(model, ident, options=options)
     if not item.can_view(current_user if user is None else user):
         abort(404)
     return item

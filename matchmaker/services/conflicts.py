@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, inspect
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.services.errors import FieldError
@@ -106,6 +106,12 @@ def savepoint() -> Iterator[None]:
 
 def lock(row: T) -> T:
     """Hold ``row``'s lock until the transaction ends, and read it afresh: a concurrent request
-    doing the same waits here, then sees what this one wrote. Call it before changing the row."""
-    db.session.refresh(row, with_for_update=True)
+    doing the same waits here, then sees what this one wrote. Call it before changing the row.
+
+    Not ``session.refresh``: it repeats the row's own loader options, and FOR UPDATE cannot lock
+    the outer join of one that came with its organisation (``auth.viewable_or_404``)."""
+    state = inspect(row)
+    assert state is not None and state.identity is not None
+    locked = db.session.get(type(row), state.identity, with_for_update=True, populate_existing=True)
+    assert locked is row
     return row
