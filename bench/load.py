@@ -29,11 +29,11 @@ whatever database they serve; read from /proc): all share the machine's cores.
 
 ``Site``, ``prepare_database``, ``register_users`` and ``drive`` are used by other benchmarks.
 
-Where a worker's time went under this load (py-spy, 20 s of one of 4 workers on PostgreSQL,
-2026-12-07 13:24 UTC, after the index updates): challenge pages rendered for signed-in users 29%
-(similar challenges 17%, the owner's recommendation panel 15%), templates 34% in all, and about a
-third waiting on PostgreSQL round trips; the index updates no longer show (before, each worker
-refitted the whole index after every edit: 23% on 2026-12-06).
+Where a worker's time went under this load (py-spy, 30 s of two of 4 workers on PostgreSQL,
+2026-12-07 18:15 UTC, after the kept rankings; CPU samples only): templates 30%, the ORM 22%,
+challenge pages rendered for signed-in users 14% (similar challenges 7%, down from 20% at 17:04),
+dashboards 12%, index updates 6%; the rest is spread thinly. Before the index updates (2026-12-06)
+each worker refitted the whole index after every edit: 23%.
 """
 
 from __future__ import annotations

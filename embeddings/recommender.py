@@ -313,11 +313,14 @@ class TwoSidedRecommender:
 
     def similar_challenges(
         self, challenge_id: int, k: int = 5, *, exclude_ids: Collection[int] = (), explain: bool = True,
+        only_ids: Collection[int] = (),
     ) -> list[Recommendation]:
-        """Challenges of other organisations most like this one (for ヨコ展開)."""
+        """Challenges of other organisations most like this one (for ヨコ展開); ``only_ids``: rank
+        those alone (to explain a few picked from a long list asked with ``explain=False``)."""
         row = self.challenge_rows_[challenge_id]
         q = self._indexed_query(self.challenges_[row], row, self.c2c_, None, row)
-        return self._rank(q, self.c2c_, None, self.challenge_index_, self.challenges_, k, exclude_ids, None, explain)
+        return self._rank(q, self.c2c_, None, self.challenge_index_, self.challenges_, k, exclude_ids, None, explain,
+                          only_ids)
 
     def rank_adhoc(
         self, query: MatchDocument, query_vectors: Mapping[str, np.ndarray] | None, k: int = 10
@@ -368,7 +371,7 @@ class TwoSidedRecommender:
     def _rank(
         self, q: _Query, fwd: Direction, rev: Direction | None, target: SideIndex,
         docs: tuple[MatchDocument, ...], k: int, exclude_ids: Collection[int],
-        filters: Filters | None, explain: bool,
+        filters: Filters | None, explain: bool, only_ids: Collection[int] = (),
     ) -> list[Recommendation]:
         cfg = self.config_
         mask = filter_mask(filters, target)
@@ -376,9 +379,13 @@ class TwoSidedRecommender:
             mask &= self._owner_arrays[target.kind] != self.owner_codes_[q.doc.owner]
         if q.self_row is not None:
             mask[q.self_row] = False
+        rows_of = self.challenge_rows_ if target.kind == CHALLENGE else self.solution_rows_
         if exclude_ids:
-            rows_of = self.challenge_rows_ if target.kind == CHALLENGE else self.solution_rows_
             mask[[rows_of[i] for i in exclude_ids if i in rows_of]] = False
+        if only_ids:
+            only = np.zeros_like(mask)
+            only[[rows_of[i] for i in only_ids if i in rows_of]] = True
+            mask &= only
         candidates = np.flatnonzero(mask)
         if candidates.size == 0 or k <= 0:
             return []

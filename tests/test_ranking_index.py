@@ -138,9 +138,22 @@ def test_a_draft_edited_beside_them_leaves_the_kept_rankings_in_place(app, index
     db.session.commit()
     index = next_index()
     assert index.recommender is not first.recommender and index.changed >= {("challenge", draft.id)}
-    assert index.hits.keys() == first.hits.keys()  # nothing those lists show has changed
-    assert all(index.hits[key] is first.hits[key] for key in first.hits)
+    assert set(index.hits) == set(first.hits)  # nothing those lists show has changed
+    assert all(index.hits.get(key) is first.hits.get(key) for key in first.hits)
     assert recommend.challenges_for_solution(profile, 3) == listed and recommend.similar_challenges(bus, 3) == similar
     bus.problem = "路線バスの廃止で通院の足がない。通いの場にも行けない"  # a published one: lists that show it go
     db.session.commit()
     assert not any(key.method in ("challenges_for", "similar_challenges") for key in next_index().hits)
+
+
+def test_the_kept_rankings_of_a_worker_are_bounded(app, index_world, monkeypatch) -> None:
+    from matchmaker.services import recommend
+
+    monkeypatch.setattr(vectors, "MAX_KEPT_HITS", 4)
+    index = next_index()
+    profiles = [db.session.get(Solution, i) for i in index_world["profiles"]]
+    recommend.challenges_for_solution(profiles[0], 3)
+    recommend.challenges_for_solution(profiles[1], 3)  # 2 + 2 hits: within the bound
+    assert len(index.hits) == 2
+    recommend.challenges_for_solution(profiles[2], 3)  # one more list would pass it: emptied first
+    assert set(index.hits) == {vectors.HitsKey("challenges_for", profiles[2].id, 3, index.unpublished_challenge_ids)}

@@ -247,14 +247,13 @@ def _cached_hits(index: Any, method: str, item_id: int, k: int, exclude_ids: Seq
     key = HitsKey(method, item_id, k, tuple(exclude_ids), only_ids, explain)
     found = index.hits.get(key, _MISSING)
     if found is _MISSING:
-        kwargs: dict[str, Any] = {"exclude_ids": exclude_ids} if exclude_ids else {}
-        if only_ids:
-            rows = index.recommender.challenge_rows_ if method != "solutions_for" else index.recommender.solution_rows_
-            kwargs["exclude_ids"] = set(rows) - set(only_ids)
+        kwargs: dict[str, Any] = {name: value for name, value in (("exclude_ids", exclude_ids), ("only_ids", only_ids))
+                                  if value}
         if not explain:
             kwargs["explain"] = False
         hits = _ask(getattr(index.recommender, method), item_id, k, **kwargs)
-        found = index.hits[key] = None if hits is None else tuple(hits)
+        found = None if hits is None else tuple(hits)
+        index.hits.put(key, found)
     return None if found is None else list(found)
 
 

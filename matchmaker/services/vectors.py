@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -240,6 +240,42 @@ class HitsKey(NamedTuple):
     explain: bool = True
 
 
+# Hits kept per index (about 2 KB each with their features and reasons; a similar-challenges
+# reference list holds 100): past this many in all the kept lists start afresh.
+MAX_KEPT_HITS = 50_000
+
+
+class KeptHits:
+    """Ranking calls' hit lists asked of one index (``services.recommend``), ``MAX_KEPT_HITS`` hits
+    at most: once full it is emptied, not trimmed, so a worker never holds more than about 100 MB
+    of them whatever the catalogue size."""
+
+    def __init__(self) -> None:
+        self._entries: dict[HitsKey, tuple[Any, ...] | None] = {}
+        self._hits = 0
+
+    def get(self, key: HitsKey, default: Any = None) -> Any:
+        return self._entries.get(key, default)
+
+    def put(self, key: HitsKey, found: tuple[Any, ...] | None) -> None:
+        if self._hits + len(found or ()) > MAX_KEPT_HITS:
+            self._entries, self._hits = {}, 0  # a new dict: a request reading the old one is not disturbed
+        self._entries[key] = found
+        self._hits += len(found or ())
+
+    def __iter__(self) -> Iterator[HitsKey]:
+        return iter(list(self._entries.copy()))
+
+    def keep_from(self, previous: KeptHits, keep: Callable[[HitsKey], bool]) -> None:
+        """Add the entries of ``previous`` that ``keep`` accepts (requests may add to it meanwhile)."""
+        for key, found in previous._entries.copy().items():
+            if keep(key):
+                self.put(key, found)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass(frozen=True)
 class FittedIndex:
     key: _State
@@ -248,8 +284,8 @@ class FittedIndex:
     fitted_at: float  # time.monotonic() of the last whole fit
     stamps: Mapping[tuple[str, int], datetime]  # recent rows' updated_at, as applied
     changed: frozenset[tuple[str, int]] = frozenset()  # documents saved or removed since the fit
-    # Rankings asked of this index (services.recommend), kept by an update that cannot change them.
-    hits: dict[HitsKey, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Rankings asked of this index, kept by an update that cannot change them.
+    hits: KeptHits = field(default_factory=KeptHits, compare=False, repr=False)
 
     @functools.cached_property
     def unpublished_challenge_ids(self) -> tuple[int, ...]:
@@ -432,24 +468,18 @@ def _update(previous: FittedIndex, key: _State) -> FittedIndex | None:
     )
     published = (previous.published_challenge_ids - removed["challenge"] - {c.id for c in challenges}) | {
         c.id for c in challenges if c.status == "published"}
-    hits = _kept_hits(previous.hits, recommender, frozenset(published))
+    index = replace(previous, key=key, recommender=recommender, published_challenge_ids=frozenset(published),
+                    changed=frozenset(touched), stamps=stamps, hits=KeptHits())
+    # The lists the update leaves exactly as they were (``KeptRankings``: a draft edited beside
+    # them, another profile saved). The presenter leaves out the challenges unpublished now, so a
+    # list that left out others is not asked again.
+    hidden, kept = index.unpublished_challenge_ids, recommender.kept_
+    index.hits.keep_from(previous.hits, lambda k: kept.keeps(k.method, k.item_id, k.exclude_ids)
+                         and k.exclude_ids in ((), hidden))
     log.info("updated the ranking index (%d challenges and %d profiles saved, %d removed; %d of %d rankings kept) "
-             "in %.3f s", len(challenges), len(solutions), sum(map(len, removed.values())), len(hits),
+             "in %.3f s", len(challenges), len(solutions), sum(map(len, removed.values())), len(index.hits),
              len(previous.hits), time.perf_counter() - started)
-    return replace(previous, key=key, recommender=recommender, published_challenge_ids=frozenset(published),
-                   changed=frozenset(touched), stamps=stamps, hits=hits)
-
-
-def _kept_hits(hits: dict[HitsKey, Any], recommender: TwoSidedRecommender,
-               published: frozenset[int]) -> dict[HitsKey, Any]:
-    """The rankings of the previous index that the update leaves exactly as they were (a draft
-    edited beside them, another profile saved: ``KeptRankings``). The presenter leaves out the
-    unpublished challenges as they are now, so a list that left out others is not asked again."""
-    hidden = tuple(sorted(set(recommender.challenge_rows_) - published))
-    kept = recommender.kept_
-    return {key: found for key, found in hits.copy().items()  # copy(): requests add to it meanwhile
-            if kept.keeps(key.method, key.item_id, key.exclude_ids)
-            and key.exclude_ids in ((), hidden)}
+    return index
 
 
 def _vectors_for(kind: str, ids: Iterable[int], enc: Encoder, only_these: bool = False) -> dict[str, np.ndarray]:

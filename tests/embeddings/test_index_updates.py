@@ -199,3 +199,16 @@ def test_a_ranking_the_update_says_it_keeps_is_exactly_the_updated_ranking(fitte
         rec = new
     assert kept > 100 and dropped > 100  # both branches were exercised
     assert not fitted.kept_.keeps("solutions_for", 1)  # nothing is kept across a fit
+
+
+def test_a_few_hits_picked_from_a_long_list_are_explained_as_the_full_list_explains_them(
+        fitted: TwoSidedRecommender) -> None:
+    full = fitted.similar_challenges(1, 10)
+    bare = fitted.similar_challenges(1, 10, explain=False)
+    assert [h.id for h in bare] == [h.id for h in full] and not any(h.reasons for h in bare)
+    picked = [full[-1].id, full[0].id]
+    explained = {h.id: h for h in fitted.similar_challenges(1, 2, only_ids=picked)}
+    assert explained.keys() == set(picked)
+    for hit in full:
+        if hit.id in explained:
+            assert (explained[hit.id].score, explained[hit.id].reasons) == (hit.score, hit.reasons) and hit.reasons
