@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str every surrogate is lone: UTF-8 cannot hold it
 
 
 def normalize(text: str) -> str:
@@ -14,6 +15,8 @@ def normalize(text: str) -> str:
 
     NFKC folds full-width ASCII and half-width katakana (``ＡＩ`` → ``AI``, ``ｶﾅ`` → ``カナ``)
     and runs of whitespace collapse to one space, so cosmetic edits do not trigger a re-embed.
+    A lone surrogate (a broken ``\\ud800`` escape in JSON) becomes U+FFFD, so the text can be
+    hashed and sent to an encoder, and one broken text does not fail a whole batch.
 
     Args:
         text: Any Unicode text.
@@ -21,7 +24,7 @@ def normalize(text: str) -> str:
     Returns:
         The normalised text, stripped.
     """
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", _LONE_SURROGATE.sub("\ufffd", text))).strip()
 
 
 def text_hash(text: str) -> str:

@@ -8,6 +8,7 @@ these, so a hostile or mistyped value is treated as "not given" instead of a 500
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -63,19 +64,26 @@ class IdConverter(IntegerConverter):
         return number if number <= MAX_ID else 0
 
 
-def _without_nul(value: Any) -> Any:
-    return value.replace("\x00", "") if isinstance(value, str) else value
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
 
 
 class TextParameters(ImmutableMultiDict[str, Any]):
-    """Query and form values without NUL characters: no one types them, and PostgreSQL refuses to
-    store or compare text that holds one (a 500 on every search box and text field otherwise)."""
+    """Query and form values that every database can store: no NUL characters (no one types them,
+    and PostgreSQL refuses to store or compare text that holds one) and no lone surrogates (a
+    broken ``\\ud800`` escape in an API's JSON body; UTF-8 cannot encode one), which become U+FFFD
+    as undecodable bytes in a form do. Either was a 500 on every text field otherwise."""
 
     def __init__(self, mapping: Any = None) -> None:
         if mapping is None:
             super().__init__()
         else:
-            super().__init__([(_without_nul(key), _without_nul(value)) for key, value in iter_multi_items(mapping)])
+            super().__init__([(_storable(key), _storable(value)) for key, value in iter_multi_items(mapping)])
 
 
 class SiteRequest(Request):

@@ -88,6 +88,16 @@ def test_a_nul_character_in_a_body_is_dropped_not_a_database_error(api: FlaskCli
     assert db.session.get(Challenge, created.json["id"]).title == "窓口の混雑"
 
 
+def test_a_lone_surrogate_in_a_json_body_is_replaced_not_a_database_error(api: FlaskClient, db: Any) -> None:
+    """UTF-8 cannot encode a lone surrogate, which JSON's ``\\ud800`` escape gives: it was a 500 on
+    both databases; it is stored as U+FFFD, as undecodable bytes from a form are."""
+    headers = token_for(factories.make_user("municipal"))
+    raw = '{"title": "窓口\\ud800の混雑", "kpis": "\\udfff"}'
+    created = api.post(f"{API}/challenges", data=raw, content_type="application/json", headers=headers)
+    assert created.status_code == 201, created.json
+    assert db.session.get(Challenge, created.json["id"]).title == "窓口\ufffdの混雑"
+
+
 def test_field_messages_are_the_forms_in_the_readers_language(api: FlaskClient, db: Any) -> None:
     headers = token_for(factories.make_user("municipal"))
     body = {"title": "", "budget_min": "たくさん", "domains": "frailty", "colour": "blue",

