@@ -14,6 +14,9 @@ the cache. What the fingerprint cannot see (the ranking of similar challenges af
 challenges' vectors change) is bounded by ``PAGE_CACHE_SECONDS``: an entry older than that is
 rendered anew.
 
+Parts that signed-in pages share with everyone (the case library's rows behind a challenge's
+related cases) are kept the same way with ``public_memo``, as plain values.
+
 The page carries the visitor's own CSRF token (the language switch is a form): the stored copy
 has a marker in its place and each visitor gets theirs put back. Pages with flashed messages are
 neither served from nor stored in the cache, and signed-in members never touch it.
@@ -44,6 +47,7 @@ from models.codes import ChallengeStatus
 from models.match import MatchStage
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 MAX_ENTRIES = 512
 _PUBLIC_STATUSES = (ChallengeStatus.PUBLISHED.value, ChallengeStatus.CLOSED.value)
@@ -105,6 +109,24 @@ def public_fingerprint() -> tuple[Any, ...]:
     fingerprint = tuple(db.session.execute(_fingerprint_query()).one())
     app.extensions["page_cache_fingerprint"] = (now, fingerprint)
     return fingerprint
+
+
+def public_memo(name: str, build: Callable[[], T]) -> T:
+    """``build()``, kept by this process while the public data is unchanged (``public_fingerprint``)
+    and for at most ``PAGE_CACHE_SECONDS``; built every time where the page cache is off. For plain
+    values derived from what public pages show, never ORM objects (they belong to one session)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    max_age = float(app.config.get("PAGE_CACHE_SECONDS", 0))
+    if max_age <= 0:
+        return build()
+    memo: dict[str, tuple[tuple[Any, ...], float, Any]] = app.extensions.setdefault("public_memo", {})
+    fingerprint, now = public_fingerprint(), time.monotonic()
+    held = memo.get(name)
+    if held is not None and held[0] == fingerprint and now - held[1] <= max_age:
+        return cast(T, held[2])
+    value = build()
+    memo[name] = (fingerprint, now, value)
+    return value
 
 
 @functools.cache

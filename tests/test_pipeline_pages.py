@@ -253,3 +253,27 @@ def test_challenge_page_links_cases_of_the_same_domain(db: Any, client: Any) -> 
     page = get_page(client, "public.challenge", challenge_id=challenge.id)
     links = [a.get_text() for a in page.find(id="related-cases").select("li a")]
     assert links == [made["reported"].challenge.title]
+
+
+def test_related_cases_are_picked_from_kept_rows_that_follow_the_case_library(
+        db: Any, client: Any, login_as: Any, monkeypatch: Any) -> None:
+    made = _cases(db)
+    pair = make_pair()
+    challenge = make_challenge(title="別の町のフレイル予防", domains=["frailty"])
+    db.session.commit()
+    built = []
+    real = match_service.case_domains
+    monkeypatch.setattr(match_service, "case_domains", lambda: built.append(1) or real())
+    login_as(pair.company_user)  # a member: the page itself is not cached
+
+    def related() -> list[str]:
+        page = get_page(client, "public.challenge", challenge_id=challenge.id)
+        return [a.get_text() for a in page.find(id="related-cases").select("li a")]
+
+    assert related() == [made["reported"].challenge.title]
+    assert related() == [made["reported"].challenge.title]
+    assert len(built) == 1  # the second view reused the rows
+    make_match(make_challenge(title="買い物支援の実証", domains=["frailty"]), stage="adopted")
+    db.session.commit()
+    assert related() == ["買い物支援の実証", made["reported"].challenge.title]  # newest first
+    assert len(built) == 2

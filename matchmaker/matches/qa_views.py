@@ -14,6 +14,7 @@ from matchmaker.auth import viewable_or_404
 from matchmaker.matches import bp
 from matchmaker.matches.forms import AnswerForm, QuestionForm
 from matchmaker.matches.views import acting_user
+from matchmaker.page_cache import public_memo
 from matchmaker.services import matches as match_service
 from matchmaker.services import proposals as proposal_service
 from matchmaker.services import qa
@@ -68,12 +69,14 @@ RELATED_CASES = 3
 
 
 def related_cases(challenge: Challenge) -> list[Match]:
-    """Cases of other challenges that share a domain with this one, newest first."""
+    """Cases of other challenges that share a domain with this one, newest first. Picked from the
+    case library's plain rows, which this process keeps while the public data is unchanged."""
     wanted = set(challenge.domains or ())
     if not wanted:
         return []
-    found = [m for m in match_service.cases() if m.challenge_id != challenge.id and wanted & set(m.challenge.domains or ())]
-    return found[:RELATED_CASES]
+    picked = [match_id for match_id, challenge_id, domains in public_memo("case-domains", match_service.case_domains)
+              if challenge_id != challenge.id and wanted & domains][:RELATED_CASES]
+    return match_service.cases_by_id(picked)
 
 
 def _challenge(challenge_id: int) -> Challenge:

@@ -337,15 +337,7 @@ def cases(filters: CaseFilter | None = None, *, with_kpis: bool = False) -> list
     ``with_kpis`` also loads every pilot's KPIs in one more query, for the callers that show them
     (the API and the open-data files; the case cards do not)."""
     filters = filters or CaseFilter()
-    pilot = contains_eager(Match.pilot)
-    query = (select(Match).join(Challenge, Match.challenge_id == Challenge.id)
-             .join(Solution, Match.solution_id == Solution.id)
-             .outerjoin(Pilot, Match.pilot_id == Pilot.id)
-             .where(_case_condition()).order_by(Match.stage_changed_at.desc(), Match.id.desc())
-             # the rows the case cards read, loaded by the same query (not one query per case)
-             .options(contains_eager(Match.challenge).joinedload(Challenge.organisation),
-                      contains_eager(Match.solution).joinedload(Solution.organisation),
-                      pilot.selectinload(Pilot.kpis) if with_kpis else pilot))
+    query = _case_query(with_kpis=with_kpis).where(_case_condition())
     for word in filters.text.split():
         like = f"%{word}%"
         query = query.where(or_(Challenge.title.ilike(like), Challenge.problem.ilike(like),
@@ -355,6 +347,36 @@ def cases(filters: CaseFilter | None = None, *, with_kpis: bool = False) -> list
     if filters.domain:  # domains are a JSON list: filtered here, portable across backends
         found = [m for m in found if filters.domain in (m.challenge.domains or ())]
     return found
+
+
+def _case_query(*, with_kpis: bool = False) -> Select[tuple[Match]]:
+    """Matches newest first, with the rows the case cards read loaded by the same query (not one
+    query per case)."""
+    pilot = contains_eager(Match.pilot)
+    return (select(Match).join(Challenge, Match.challenge_id == Challenge.id)
+            .join(Solution, Match.solution_id == Solution.id)
+            .outerjoin(Pilot, Match.pilot_id == Pilot.id)
+            .order_by(Match.stage_changed_at.desc(), Match.id.desc())
+            .options(contains_eager(Match.challenge).joinedload(Challenge.organisation),
+                     contains_eager(Match.solution).joinedload(Solution.organisation),
+                     pilot.selectinload(Pilot.kpis) if with_kpis else pilot))
+
+
+def case_domains() -> tuple[tuple[int, int, frozenset[str]], ...]:
+    """(match id, challenge id, the challenge's domains) of every case, newest first: plain rows,
+    enough to pick the cases related to a challenge without loading the whole case library."""
+    rows = db.session.execute(
+        select(Match.id, Match.challenge_id, Challenge.domains).join(Challenge, Match.challenge_id == Challenge.id)
+        .where(_case_condition()).order_by(Match.stage_changed_at.desc(), Match.id.desc()))
+    return tuple((match_id, challenge_id, frozenset(domains or ())) for match_id, challenge_id, domains in rows)
+
+
+def cases_by_id(ids: Iterable[int]) -> list[Match]:
+    """The cases among ``ids``, newest first, loaded as the case library loads them."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(db.session.scalars(_case_query().where(_case_condition(), Match.id.in_(wanted))))
 
 
 def case_count() -> int:
