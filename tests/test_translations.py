@@ -74,3 +74,21 @@ def test_prefectures_read_in_the_reader_s_language(client, db) -> None:
     assert "(Hyogo)" in page_text(get_page(client, "public.challenge", challenge_id=challenge.id)).replace("（", "(").replace("）", ")")
     client.post("/language", data={"locale": "ja", "next": "/"})
     assert "兵庫県" in page_text(get_page(client, "public.challenges"))
+
+
+def test_template_strings_follow_the_request_s_locale_and_force_locale(app) -> None:
+    """Templates look the catalogue up once per request and locale (matchmaker.templating): a
+    locale forced inside the request, and its end, are still followed, and the strings stay
+    format strings that autoescaping templates escape."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('受付中') }}|{{ _('%(name)s 様', name=who) }}|{{ _('100%%') }}"
+    with app.test_request_context("/", headers={"Accept-Language": "ja"}):
+        assert render_template_string(page, who="<b>") == "受付中|&lt;b&gt; 様|100%"
+        with force_locale("en"):
+            assert render_template_string(page, who="<b>") == "Open|Dear &lt;b&gt;|100%"
+        assert render_template_string(page, who="田中") == "受付中|田中 様|100%"
+        with force_locale("en"):
+            plain = "{% autoescape false %}" + page + "{% endautoescape %}"
+            assert render_template_string(plain, who="<b>") == "Open|Dear <b>|100%"
