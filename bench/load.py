@@ -29,11 +29,12 @@ whatever database they serve; read from /proc): all share the machine's cores.
 
 ``Site``, ``prepare_database``, ``register_users`` and ``drive`` are used by other benchmarks.
 
-Where a worker's time went under this load (py-spy, 30 s of two of 4 workers on PostgreSQL,
-2026-12-07 18:15 UTC, after the kept rankings; CPU samples only): templates 30%, the ORM 22%,
-challenge pages rendered for signed-in users 14% (similar challenges 7%, down from 20% at 17:04),
-dashboards 12%, index updates 6%; the rest is spread thinly. Before the index updates (2026-12-06)
-each worker refitted the whole index after every edit: 23%.
+Where a worker's time went under this load (py-spy, 30 s of all 4 workers on PostgreSQL,
+2026-12-07 23:18 UTC; CPU samples only): the public challenge page 15% (similar challenges 8%,
+related cases 1.9%, since picked from kept rows), templates 26% in all, the ORM 23%, gunicorn's
+socket writes and closes 12%, the municipal dashboard 6%, index updates 5%, Flask-Babel 5% (since
+looked up once per request in templates). At 18:15 UTC similar challenges were 7%; before the index
+updates (2026-12-06) each worker refitted the whole index after every edit: 23%.
 """
 
 from __future__ import annotations
