@@ -24,7 +24,12 @@ def normalize(text: str) -> str:
     Returns:
         The normalised text, stripped.
     """
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", _LONE_SURROGATE.sub("\ufffd", text))).strip()
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", encodable(text))).strip()
+
+
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate (all a str can hold) replaced by U+FFFD, so UTF-8 can encode it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def text_hash(text: str) -> str:

